@@ -1,0 +1,53 @@
+#include <napi.h>
+#include <cstring>
+#include "errors.h"
+
+namespace stratum {
+
+static Napi::FunctionReference* g_errorClass = nullptr;
+
+void SetErrorClass(const Napi::Function& ctor) {
+  if (g_errorClass == nullptr) g_errorClass = new Napi::FunctionReference();
+  *g_errorClass = Napi::Persistent(ctor);
+}
+
+static const char* ErrnoName(int err) {
+  const char* name = strerrorname_np(err);
+  return name != nullptr ? name : "EUNKNOWN";
+}
+
+Napi::Value ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& path,
+                       const std::string& dest) {
+  Napi::Object opts = Napi::Object::New(env);
+  opts.Set("errno", Napi::Number::New(env, err));
+  opts.Set("code", Napi::String::New(env, ErrnoName(err)));
+  opts.Set("syscall", Napi::String::New(env, syscall));
+  if (!path.empty()) opts.Set("path", Napi::String::New(env, path));
+  if (!dest.empty()) opts.Set("dest", Napi::String::New(env, dest));
+  opts.Set("message", Napi::String::New(env, strerrordesc_np(err) ? strerrordesc_np(err) : "unknown error"));
+  if (g_errorClass != nullptr && !g_errorClass->IsEmpty()) {
+    Napi::Object e = g_errorClass->New({opts});
+    Napi::Error(env, e).ThrowAsJavaScriptException();
+  } else {
+    Napi::Error e = Napi::Error::New(env, std::string(syscall) + ": " + ErrnoName(err));
+    e.Set("code", Napi::String::New(env, ErrnoName(err)));
+    e.Set("errno", Napi::Number::New(env, err));
+    e.Set("syscall", Napi::String::New(env, syscall));
+    e.ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
+static Napi::Value SetErrorClassJs(const Napi::CallbackInfo& info) {
+  SetErrorClass(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+}  // namespace stratum
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("setErrorClass", Napi::Function::New(env, stratum::SetErrorClassJs));
+  return exports;
+}
+
+NODE_API_MODULE(stratum_native, Init)
