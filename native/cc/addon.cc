@@ -1,6 +1,8 @@
 #include <napi.h>
 #include <cstring>
+#include <vector>
 #include "errors.h"
+#include "module.h"
 
 namespace stratum {
 
@@ -43,10 +45,22 @@ static Napi::Value SetErrorClassJs(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+static std::vector<ModuleInit>& Modules() {
+  static std::vector<ModuleInit> modules;
+  return modules;
+}
+
+ModuleRegistrar::ModuleRegistrar(ModuleInit init) { Modules().push_back(init); }
+
+void InitModules(Napi::Env env, Napi::Object exports) {
+  for (ModuleInit init : Modules()) init(env, exports);
+}
+
 }  // namespace stratum
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorClass", Napi::Function::New(env, stratum::SetErrorClassJs));
+  stratum::InitModules(env, exports);
   return exports;
 }
 

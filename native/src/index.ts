@@ -1,1 +1,2 @@
-export {};
+export { ErrnoError } from './errors.js';
+export { packageRoot } from './binding.js';
