@@ -11,9 +11,12 @@ export default defineConfig({
     include: ['packages/*/test/**/*.test.ts', 'native/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**', 'test/bench/**'],
     pool: 'forks',
+    // Files run one at a time: the kernel tests share one host, and the per-test leak check
+    // (useLeakCheck) must not blame one file for what another creates meanwhile.
+    fileParallelism: false,
+    globalSetup: ['packages/testing/src/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     
-    reporters: process.env.CI ? ['default'] : ['default'],
   },
 });
