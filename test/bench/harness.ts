@@ -4,6 +4,8 @@
  * Benchmarks are never timed tests: nothing here fails on a number.
  */
 import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** One contender in a benchmark row. */
 export interface Contender {
@@ -47,20 +49,59 @@ export interface Figures {
   peakRssMiB?: number;
 }
 
-/** runCommand runs a peer command and resolves when it exits 0 (rejects otherwise). Returns its peak RSS in KiB (from /proc, sampled). */
-export function runCommand(argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: 'ignore' | 'inherit' } = {}): Promise<number> {
+/** Peak RSS (KiB) of the last command run by {@link runCommand}, for the harness's memory column. */
+export const lastCommand = { peakRssKiB: 0 };
+
+function readHwmKiB(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * runCommand runs a peer command and resolves when it exits 0 (rejects otherwise, with its
+ * stderr). Its peak RSS (VmHWM, sampled until exit) is left in {@link lastCommand}.
+ */
+export function runCommand(
+  argv: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: 'ignore' | 'inherit'; stdout?: 'ignore' | 'inherit' } = {},
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: opts.cwd, env: opts.env ?? process.env, stdio: [opts.stdin ?? 'ignore', 'ignore', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: [opts.stdin ?? 'ignore', opts.stdout ?? 'ignore', 'pipe'],
+    });
     let stderr = '';
+    let peak = 0;
+    const timer = setInterval(() => {
+      if (child.pid) peak = Math.max(peak, readHwmKiB(child.pid));
+    }, 10);
     child.stderr!.on('data', (d: Buffer) => {
       if (stderr.length < 4000) stderr += d.toString();
     });
-    child.on('error', reject);
+    child.on('error', (err) => {
+      clearInterval(timer);
+      reject(err);
+    });
     child.on('exit', (code, signal) => {
-      if (code === 0) resolve(0);
+      clearInterval(timer);
+      lastCommand.peakRssKiB = peak;
+      if (code === 0) resolve();
       else reject(new Error(`${argv.join(' ')} failed (${signal ?? code}): ${stderr.trim()}`));
     });
   });
+}
+
+/** benchDir returns a fresh directory under the bench scratch area (`.bench/` or $STRATUM_BENCH_DIR). */
+export function benchDir(name: string): string {
+  const root = process.env.STRATUM_BENCH_DIR ?? join(process.cwd(), '.bench');
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 export function median(xs: number[]): number {
