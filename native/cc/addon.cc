@@ -18,25 +18,28 @@ static const char* ErrnoName(int err) {
   return name != nullptr ? name : "EUNKNOWN";
 }
 
-Napi::Value ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& path,
-                       const std::string& dest) {
+Napi::Value MakeErrno(Napi::Env env, int err, const char* syscall, const std::string& path,
+                      const std::string& dest, const std::string& detail) {
   Napi::Object opts = Napi::Object::New(env);
   opts.Set("errno", Napi::Number::New(env, err));
   opts.Set("code", Napi::String::New(env, ErrnoName(err)));
   opts.Set("syscall", Napi::String::New(env, syscall));
   if (!path.empty()) opts.Set("path", Napi::String::New(env, path));
   if (!dest.empty()) opts.Set("dest", Napi::String::New(env, dest));
+  if (!detail.empty()) opts.Set("detail", Napi::String::New(env, detail));
   opts.Set("message", Napi::String::New(env, strerrordesc_np(err) ? strerrordesc_np(err) : "unknown error"));
-  if (g_errorClass != nullptr && !g_errorClass->IsEmpty()) {
-    Napi::Object e = g_errorClass->New({opts});
-    Napi::Error(env, e).ThrowAsJavaScriptException();
-  } else {
-    Napi::Error e = Napi::Error::New(env, std::string(syscall) + ": " + ErrnoName(err));
-    e.Set("code", Napi::String::New(env, ErrnoName(err)));
-    e.Set("errno", Napi::Number::New(env, err));
-    e.Set("syscall", Napi::String::New(env, syscall));
-    e.ThrowAsJavaScriptException();
-  }
+  if (g_errorClass != nullptr && !g_errorClass->IsEmpty()) return g_errorClass->New({opts});
+  Napi::Error e = Napi::Error::New(env, std::string(syscall) + ": " + ErrnoName(err));
+  e.Set("code", Napi::String::New(env, ErrnoName(err)));
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("syscall", Napi::String::New(env, syscall));
+  return e.Value();
+}
+
+Napi::Value ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& path,
+                       const std::string& dest, const std::string& detail) {
+  Napi::Value e = MakeErrno(env, err, syscall, path, dest, detail);
+  Napi::Error(env, e).ThrowAsJavaScriptException();
   return env.Undefined();
 }
 

@@ -1,2 +1,12 @@
 export { ErrnoError } from './errors.js';
 export { packageRoot } from './binding.js';
+export { Fd, type FdLike } from './fd.js';
+export { O, RESOLVE, AT, MS, MNT, CLONE, RENAME, MOUNT_ATTR, FSCONFIG, MOVE_MOUNT, OPEN_TREE, XATTR, S, UTIME, LOCK } from './constants.js';
+export {
+  openat, openat2, mkdirat, symlinkat, linkat, mknodat, unlinkat, renameat2, fchownat, fchown, fchmod, fchmodat, utimensat,
+  fstatat, fstat, readlinkat, fdPath, flock, fsyncDir, fileType,
+  type OpenHow, type Stat, type FileType, type Timestamp, type FlockOp,
+} from './fs.js';
+export { resolveInRoot, type ResolveInRootOptions } from './resolve.js';
+export { features, type Features } from './features.js';
+export { initHelperPath } from './init-helper.js';
