@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, pipeline, type TransformCallback } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { DigestMismatchError, InvalidDigestError } from './errors.js';
 
 /** Digest is a validated `algorithm:hex` string such as `sha256:e3b0…`. */
@@ -146,28 +147,32 @@ export class DigestingStream extends Transform {
 /**
  * verifyStream wraps `source` so that the returned stream errors with
  * {@link DigestMismatchError} when its bytes do not match `expected` (checked at the end, and
- * early for too many bytes). Consumers that stop reading early should call
- * {@link drainAndVerify} to check the rest.
+ * at once for bytes beyond the expected size). The two are joined with `pipeline`: an error of
+ * `source` reaches the returned stream, and destroying the returned stream destroys `source`
+ * (no leaked file descriptor or socket). Consumers that stop reading early (a tar reader at the
+ * end-of-archive blocks) call {@link drainAndVerify} to check the rest.
  */
 export function verifyStream(source: NodeJS.ReadableStream | AsyncIterable<Uint8Array>, expected: Expectation): DigestingStream {
   const v = new DigestingStream(expected);
-  const src = source as NodeJS.ReadableStream;
-  if (typeof src.pipe === 'function') {
-    src.on('error', (err: Error) => v.destroy(err));
-    src.pipe(v);
-  } else {
-    (async () => {
-      try {
-        for await (const chunk of source as AsyncIterable<Uint8Array>) {
-          if (!v.write(chunk)) await new Promise((r) => v.once('drain', r));
-        }
-        v.end();
-      } catch (err) {
-        v.destroy(err as Error);
-      }
-    })();
-  }
+  // Errors travel through `v` itself; the callback only keeps pipeline from reporting them twice.
+  pipeline(source as AsyncIterable<Uint8Array>, v, () => {});
   return v;
+}
+
+/**
+ * drainAndVerify reads whatever is left of a {@link DigestingStream} (discarding it), waits for
+ * its end and returns the final digest and size; rejects with {@link DigestMismatchError} when
+ * the content does not match. Use it after a consumer stopped early, so that trailing bytes are
+ * verified too. Idempotent once the stream ended.
+ */
+export async function drainAndVerify(stream: DigestingStream): Promise<{ digest: Digest; size: number }> {
+  if (stream.errored) throw stream.errored;
+  if (!stream.readableEnded) {
+    const done = finished(stream, { readable: true, writable: false });
+    stream.resume();
+    await done;
+  }
+  return { digest: stream.digest, size: stream.size };
 }
 
 /** digestStream consumes a stream and returns its digest and size. */

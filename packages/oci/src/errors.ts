@@ -38,30 +38,89 @@ export class DigestMismatchError extends StratumError {
   }
 }
 
-/** InvalidReferenceError: an image reference does not follow Docker's grammar. */
+/**
+ * Which rule of the reference grammar an input broke ({@link InvalidReferenceError.kind}); stable,
+ * for programs. `reason` says the same in words for people.
+ */
+export type ReferenceErrorKind =
+  | 'INVALID_FORMAT'
+  | 'NOT_A_STRING'
+  | 'NAME_EMPTY'
+  | 'NAME_TOO_LONG'
+  | 'NAME_UPPERCASE'
+  | 'NAME_IS_IDENTIFIER'
+  | 'DOMAIN_INVALID'
+  | 'PATH_INVALID'
+  | 'TAG_EMPTY'
+  | 'TAG_INVALID'
+  | 'DIGEST_INVALID'
+  | 'TAG_OR_DIGEST_NOT_ALLOWED';
+
+/**
+ * InvalidReferenceError: an image reference does not follow Docker's grammar. `input` is what
+ * was given, `kind` the rule it broke (stable), `reason` a sentence for people.
+ */
 export class InvalidReferenceError extends StratumError {
   readonly input: string;
   readonly reason: string;
-  constructor(input: string, reason: string) {
+  readonly kind: ReferenceErrorKind;
+  constructor(input: string, reason: string, kind: ReferenceErrorKind = 'INVALID_FORMAT') {
     super('INVALID_REFERENCE', `invalid reference ${JSON.stringify(truncate(input))}: ${reason}`);
+    this.input = input;
+    this.reason = reason;
+    this.kind = kind;
+  }
+}
+
+/** InvalidPlatformError: a platform string is not `os[(os.version)]/arch[/variant]`. */
+export class InvalidPlatformError extends StratumError {
+  readonly input: string;
+  readonly reason: string;
+  constructor(input: string, reason: string) {
+    super('INVALID_PLATFORM', `invalid platform ${JSON.stringify(truncate(input))}: ${reason}`);
     this.input = input;
     this.reason = reason;
   }
 }
 
-/** InvalidPlatformError: a platform string is not `os/arch[/variant]`. */
-export class InvalidPlatformError extends StratumError {
-  readonly input: string;
-  constructor(input: string, reason: string) {
-    super('INVALID_PLATFORM', `invalid platform ${JSON.stringify(truncate(input))}: ${reason}`);
-    this.input = input;
-  }
+/**
+ * What was wrong with a manifest, index or config ({@link InvalidManifestError.kind}): stable,
+ * for programs.
+ */
+export type ManifestErrorKind =
+  | 'TOO_LARGE'
+  | 'NOT_JSON'
+  | 'INVALID_FIELD'
+  | 'MEDIA_TYPE_MISMATCH'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'UNKNOWN_SHAPE'
+  | 'LAYER_COUNT_MISMATCH';
+
+/** Data an {@link InvalidManifestError} carries besides its message. */
+export interface InvalidManifestErrorOptions {
+  cause?: unknown;
+  /** What was wrong (default `INVALID_FIELD`). */
+  kind?: ManifestErrorKind;
+  /** JSON path of the offending field, e.g. `layers[2].digest`. */
+  field?: string;
+  /** The media type the document declared or was expected to have. */
+  mediaType?: string;
 }
 
-/** InvalidManifestError: a manifest, index or config is not what its media type promises. */
+/**
+ * InvalidManifestError: a manifest, index or config is not what its media type promises (not
+ * JSON, too large, a required field missing or mistyped, a bad digest). `kind` and `field` say
+ * which, as data.
+ */
 export class InvalidManifestError extends StratumError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('INVALID_MANIFEST', message, options);
+  readonly kind: ManifestErrorKind;
+  readonly field: string | undefined;
+  readonly mediaType: string | undefined;
+  constructor(message: string, options?: InvalidManifestErrorOptions) {
+    super('INVALID_MANIFEST', message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.kind = options?.kind ?? 'INVALID_FIELD';
+    this.field = options?.field;
+    this.mediaType = options?.mediaType;
   }
 }
 

@@ -3,8 +3,11 @@ export {
   InvalidDigestError,
   DigestMismatchError,
   InvalidReferenceError,
+  type ReferenceErrorKind,
   InvalidPlatformError,
   InvalidManifestError,
+  type InvalidManifestErrorOptions,
+  type ManifestErrorKind,
   NotFoundError,
 } from './errors.js';
 export {
@@ -21,14 +24,65 @@ export {
   digestBytes,
   digestStream,
   verifyStream,
+  drainAndVerify,
   DigestingStream,
 } from './digest.js';
-export { MediaType, type MediaTypeString, type LayerCompression, isIndexMediaType, isManifestMediaType, layerCompression } from './media-types.js';
+export {
+  MediaType,
+  type MediaTypeString,
+  type LayerCompression,
+  isIndexMediaType,
+  isManifestMediaType,
+  isLayerMediaType,
+  isConfigMediaType,
+  layerCompression,
+  mediaTypeOf,
+} from './media-types.js';
+export { Annotation, type AnnotationKey } from './annotations.js';
+export {
+  Reference,
+  type ReferenceParts,
+  type ParseOptions,
+  parseReference,
+  parseRepository,
+  normalizeName,
+  isReference,
+  dockerHubRegistry,
+  dockerHubHost,
+  defaultTag,
+  maxNameLength,
+} from './reference.js';
+export { parsePlatform, formatPlatform, normalizePlatform, hostPlatform, platformMatches, selectPlatform } from './platform.js';
+export { canonicalJson, canonicalJsonString } from './canonical.js';
+export {
+  parseManifest,
+  parseImageConfig,
+  parseDescriptor,
+  descriptorOf,
+  maxManifestSize,
+  maxConfigSize,
+  type ParseDocumentOptions,
+  type ParsedManifest,
+  type ParsedImageManifest,
+  type ParsedIndexManifest,
+} from './manifest.js';
+export { memoize } from './memoize.js';
+export {
+  imageFromParts,
+  indexFromParts,
+  layerFromParts,
+  type BytesSource,
+  type ImageParts,
+  type IndexParts,
+  type LayerParts,
+} from './parts.js';
 export type {
   Platform,
   Descriptor,
   ImageManifest,
   ImageIndexManifest,
+  DockerManifestV2,
+  DockerManifestList,
   ContainerConfig,
   History,
   RootFS,
@@ -36,8 +90,17 @@ export type {
   OciLayout,
   RuntimeSpec,
   RuntimeProcess,
+  RuntimeUser,
+  RuntimeRlimit,
   RuntimeMount,
+  RuntimeHook,
+  RuntimeHooks,
   RuntimeLinux,
+  RuntimeResources,
+  RuntimeDevice,
+  RuntimeDeviceRule,
+  RuntimeThrottleDevice,
+  RuntimeSeccomp,
   IdMapping,
   NamespaceType,
 } from './types.js';

@@ -8,6 +8,7 @@ export const MediaType = {
   OciLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
   OciLayerNondistributable: 'application/vnd.oci.image.layer.nondistributable.v1.tar',
   OciLayerNondistributableGzip: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip',
+  OciLayerNondistributableZstd: 'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd',
   OciEmpty: 'application/vnd.oci.empty.v1+json',
   OciLayout: 'application/vnd.oci.layout.header.v1+json',
   DockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
@@ -15,8 +16,11 @@ export const MediaType = {
   DockerConfig: 'application/vnd.docker.container.image.v1+json',
   DockerLayer: 'application/vnd.docker.image.rootfs.diff.tar',
   DockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  DockerLayerZstd: 'application/vnd.docker.image.rootfs.diff.tar.zstd',
   DockerForeignLayer: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
   DockerManifestV1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
+  DockerManifestV1: 'application/vnd.docker.distribution.manifest.v1+json',
+  DockerPluginConfig: 'application/vnd.docker.plugin.v1+json',
 } as const;
 
 /** A media type string; the known ones are listed in {@link MediaType}. */
@@ -48,8 +52,29 @@ export function layerCompression(mt: string): LayerCompression | undefined {
     case MediaType.DockerForeignLayer:
       return 'gzip';
     case MediaType.OciLayerZstd:
+    case MediaType.OciLayerNondistributableZstd:
+    case MediaType.DockerLayerZstd:
       return 'zstd';
     default:
       return undefined;
   }
+}
+
+/** isLayerMediaType: an OCI or Docker layer type (any compression, foreign/non-distributable included). */
+export function isLayerMediaType(mt: string | undefined): boolean {
+  return mt !== undefined && layerCompression(mt) !== undefined;
+}
+
+/** isConfigMediaType: an OCI image config or a Docker container image config. */
+export function isConfigMediaType(mt: string | undefined): boolean {
+  return mt === MediaType.OciConfig || mt === MediaType.DockerConfig;
+}
+
+/**
+ * mediaTypeOf strips parameters and whitespace from a `Content-Type` value and lowercases it:
+ * `application/vnd.oci.image.index.v1+json; charset=utf-8` → the bare media type.
+ */
+export function mediaTypeOf(contentType: string): string {
+  const semi = contentType.indexOf(';');
+  return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
 }

@@ -44,6 +44,24 @@ export interface ImageIndexManifest {
   annotations?: Record<string, string>;
 }
 
+/**
+ * A Docker image manifest v2 schema 2 (`application/vnd.docker.distribution.manifest.v2+json`):
+ * an {@link ImageManifest} whose `mediaType` is required; layers are
+ * `application/vnd.docker.image.rootfs.diff.tar.gzip` (or the foreign type, with `urls`).
+ */
+export interface DockerManifestV2 extends ImageManifest {
+  mediaType: 'application/vnd.docker.distribution.manifest.v2+json';
+}
+
+/**
+ * A Docker manifest list (`application/vnd.docker.distribution.manifest.list.v2+json`): an
+ * {@link ImageIndexManifest} whose entries all carry a `platform`.
+ */
+export interface DockerManifestList extends ImageIndexManifest {
+  mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json';
+  manifests: Array<Descriptor & { platform: Platform }>;
+}
+
 /** The runtime part of an image config (OCI `config`, Docker's `config`/`container_config`). */
 export interface ContainerConfig {
   User?: string;
@@ -68,8 +86,15 @@ export interface ContainerConfig {
   Image?: string;
   OnBuild?: string[] | null;
   Shell?: string[];
-  Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; Retries?: number };
+  /** Docker's health check; durations in nanoseconds. */
+  Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number };
   StopTimeout?: number;
+  NetworkDisabled?: boolean;
+  MacAddress?: string;
+  // Reserved by the OCI spec for compatibility with Docker.
+  Memory?: number;
+  MemorySwap?: number;
+  CpuShares?: number;
 }
 
 /** One entry of an image's history (`docker history`). */
@@ -112,7 +137,10 @@ export interface OciLayout {
   imageLayoutVersion: string;
 }
 
-/** OCI runtime-spec `config.json` essentials (what Stratum writes and reads). */
+/**
+ * OCI runtime-spec `config.json` essentials (runtime-spec 1.2, the fields Stratum writes and
+ * reads; runc and crun accept it as a bundle's `config.json`).
+ */
 export interface RuntimeSpec {
   ociVersion: string;
   process?: RuntimeProcess;
@@ -120,16 +148,18 @@ export interface RuntimeSpec {
   hostname?: string;
   domainname?: string;
   mounts?: RuntimeMount[];
-  hooks?: Record<string, Array<{ path: string; args?: string[]; env?: string[]; timeout?: number }>>;
+  hooks?: RuntimeHooks;
   annotations?: Record<string, string>;
   linux?: RuntimeLinux;
 }
 
+/** The process a container runs (`process` of the runtime spec). */
 export interface RuntimeProcess {
   terminal?: boolean;
   consoleSize?: { height: number; width: number };
-  user: { uid: number; gid: number; umask?: number; additionalGids?: number[]; username?: string };
+  user: RuntimeUser;
   args?: string[];
+  /** Windows only: the command line as one string. */
   commandLine?: string;
   env?: string[];
   cwd: string;
@@ -140,13 +170,33 @@ export interface RuntimeProcess {
     permitted?: string[];
     ambient?: string[];
   };
-  rlimits?: Array<{ type: string; hard: number; soft: number }>;
+  rlimits?: RuntimeRlimit[];
   noNewPrivileges?: boolean;
   apparmorProfile?: string;
   oomScoreAdj?: number;
   selinuxLabel?: string;
+  scheduler?: { policy: string; nice?: number; priority?: number; flags?: string[]; runtime?: number; deadline?: number; period?: number };
+  ioPriority?: { class: 'IOPRIO_CLASS_RT' | 'IOPRIO_CLASS_BE' | 'IOPRIO_CLASS_IDLE'; priority: number };
+  execCPUAffinity?: { initial?: string; final?: string };
 }
 
+/** The user a container process runs as (POSIX). */
+export interface RuntimeUser {
+  uid: number;
+  gid: number;
+  umask?: number;
+  additionalGids?: number[];
+  username?: string;
+}
+
+/** One resource limit (`RLIMIT_NOFILE`…), as setrlimit(2) takes it. */
+export interface RuntimeRlimit {
+  type: string;
+  hard: number;
+  soft: number;
+}
+
+/** A mount in a container (`mounts[]`): `options` as mount(8) takes them (`bind`, `ro`, `nosuid`…). */
 export interface RuntimeMount {
   destination: string;
   source?: string;
@@ -156,32 +206,134 @@ export interface RuntimeMount {
   gidMappings?: IdMapping[];
 }
 
+/** A hook the runtime runs at a lifecycle point. `timeout` in seconds. */
+export interface RuntimeHook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  timeout?: number;
+}
+
+/** The hooks of a container, by lifecycle point (`prestart` is deprecated in favour of the three create/start ones). */
+export interface RuntimeHooks {
+  prestart?: RuntimeHook[];
+  createRuntime?: RuntimeHook[];
+  createContainer?: RuntimeHook[];
+  startContainer?: RuntimeHook[];
+  poststart?: RuntimeHook[];
+  poststop?: RuntimeHook[];
+}
+
+/** A uid/gid range mapping of a user namespace (as in /proc/PID/uid_map). */
 export interface IdMapping {
   containerID: number;
   hostID: number;
   size: number;
 }
 
+/** Linux namespace types of the runtime spec. */
 export type NamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
 
+/** A device node created in the container (`linux.devices[]`); `type` is `c`, `b`, `u` or `p`. */
+export interface RuntimeDevice {
+  type: string;
+  path: string;
+  major?: number;
+  minor?: number;
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+/** A device cgroup rule (`linux.resources.devices[]`); `access` is a subset of `rwm`. */
+export interface RuntimeDeviceRule {
+  allow: boolean;
+  type?: string;
+  major?: number;
+  minor?: number;
+  access?: string;
+}
+
+/** A per-device block IO throttle (`rate` in bytes or operations per second). */
+export interface RuntimeThrottleDevice {
+  major: number;
+  minor: number;
+  rate: number;
+}
+
+/** cgroup resource limits (`linux.resources`). Memory in bytes (-1 unlimited), CPU quota/period in µs. */
+export interface RuntimeResources {
+  devices?: RuntimeDeviceRule[];
+  memory?: {
+    limit?: number;
+    reservation?: number;
+    swap?: number;
+    kernel?: number;
+    kernelTCP?: number;
+    swappiness?: number;
+    disableOOMKiller?: boolean;
+    useHierarchy?: boolean;
+    checkBeforeUpdate?: boolean;
+  };
+  cpu?: {
+    shares?: number;
+    quota?: number;
+    burst?: number;
+    period?: number;
+    realtimeRuntime?: number;
+    realtimePeriod?: number;
+    cpus?: string;
+    mems?: string;
+    idle?: number;
+  };
+  pids?: { limit: number };
+  blockIO?: {
+    weight?: number;
+    leafWeight?: number;
+    weightDevice?: Array<{ major: number; minor: number; weight?: number; leafWeight?: number }>;
+    throttleReadBpsDevice?: RuntimeThrottleDevice[];
+    throttleWriteBpsDevice?: RuntimeThrottleDevice[];
+    throttleReadIOPSDevice?: RuntimeThrottleDevice[];
+    throttleWriteIOPSDevice?: RuntimeThrottleDevice[];
+  };
+  hugepageLimits?: Array<{ pageSize: string; limit: number }>;
+  network?: { classID?: number; priorities?: Array<{ name: string; priority: number }> };
+  rdma?: Record<string, { hcaHandles?: number; hcaObjects?: number }>;
+  /** cgroup v2 files to write, by name (`memory.high`). */
+  unified?: Record<string, string>;
+}
+
+/** A seccomp filter (`linux.seccomp`), as runc and crun take it. */
+export interface RuntimeSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  flags?: string[];
+  listenerPath?: string;
+  listenerMetadata?: string;
+  syscalls?: Array<{
+    names: string[];
+    action: string;
+    errnoRet?: number;
+    args?: Array<{ index: number; value: number; valueTwo?: number; op: string }>;
+  }>;
+}
+
+/** The Linux section of the runtime spec. */
 export interface RuntimeLinux {
   namespaces?: Array<{ type: NamespaceType; path?: string }>;
   uidMappings?: IdMapping[];
   gidMappings?: IdMapping[];
-  devices?: Array<{ type: string; path: string; major?: number; minor?: number; fileMode?: number; uid?: number; gid?: number }>;
+  timeOffsets?: Record<string, { secs?: number; nanosecs?: number }>;
+  devices?: RuntimeDevice[];
   cgroupsPath?: string;
-  resources?: {
-    devices?: Array<{ allow: boolean; type?: string; major?: number; minor?: number; access?: string }>;
-    memory?: { limit?: number; reservation?: number; swap?: number; kernel?: number; swappiness?: number; disableOOMKiller?: boolean };
-    cpu?: { shares?: number; quota?: number; period?: number; realtimeRuntime?: number; realtimePeriod?: number; cpus?: string; mems?: string };
-    pids?: { limit: number };
-    blockIO?: { weight?: number };
-    unified?: Record<string, string>;
-  };
+  resources?: RuntimeResources;
   sysctl?: Record<string, string>;
   rootfsPropagation?: string;
   maskedPaths?: string[];
   readonlyPaths?: string[];
-  seccomp?: unknown;
+  seccomp?: RuntimeSeccomp;
   mountLabel?: string;
+  intelRdt?: { closID?: string; l3CacheSchema?: string; memBwSchema?: string };
+  personality?: { domain: string; flags?: string[] };
 }
