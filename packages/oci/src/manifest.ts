@@ -166,7 +166,7 @@ function checkContainerConfig(c: unknown, what: string, at: string): void {
 }
 
 /**
- * parseDescriptor validates one descriptor (media type, digest, size, and the optional `urls`,
+ * parseDescriptor validates one descriptor (media type per RFC 6838, digest, non-negative size, and the optional `urls`,
  * `annotations`, `platform`, `data`, `artifactType`) and returns it typed. Throws
  * {@link InvalidManifestError}; `field` prefixes the JSON path in the error. Pure.
  */
@@ -174,9 +174,12 @@ export function parseDescriptor(value: unknown, field = 'descriptor'): Descripto
   return parseDescriptorAt(value, 'descriptor', field);
 }
 
+/** RFC 6838 §4.2 restricted names, `type/subtype`, as the OCI descriptor schema means it. */
+const mediaTypePattern = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+
 function parseDescriptorAt(value: unknown, what: string, at: string): Descriptor {
   if (!isObject(value)) fail(what, at, 'must be a descriptor object');
-  if (typeof value['mediaType'] !== 'string' || value['mediaType'] === '') fail(what, `${at}.mediaType`, 'must be a non-empty string');
+  if (typeof value['mediaType'] !== 'string' || !mediaTypePattern.test(value['mediaType'])) fail(what, `${at}.mediaType`, 'must be a media type (RFC 6838: type/subtype)');
   checkDigest(value['digest'], what, `${at}.digest`);
   const size = value['size'];
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) fail(what, `${at}.size`, 'must be a non-negative integer');
