@@ -187,7 +187,10 @@ Napi::Value MountFs(const Napi::CallbackInfo& info) {
   }
   if (SysFsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
     int err = errno;
-    return ThrowErrno(env, err, "fsconfig", target, "", Join("create " + fstype, ReadFsLog(fs.get())));
+    std::string log = ReadFsLog(fs.get());
+    // Some filesystems (overlay among them) report create-time problems only to the kernel log.
+    if (log.empty()) log = "no fs-context log; the reason may be in the kernel log (dmesg)";
+    return ThrowErrno(env, err, "fsconfig", target, "", Join("create " + fstype, log));
   }
   UniqueFd mnt(SysFsmount(fs.get(), FSMOUNT_CLOEXEC, attrs));
   if (!mnt.ok()) {
