@@ -42,8 +42,9 @@ Napi::Value Openat2(const Napi::CallbackInfo& info) {
   std::string path = ArgStr(info, 1);
   struct open_how how = {};
   how.flags = static_cast<uint64_t>(static_cast<uint32_t>(ArgInt(info, 2) | O_CLOEXEC));
-  // The kernel rejects a mode without O_CREAT/O_TMPFILE, so only pass it along with them.
-  if (how.flags & (O_CREAT | __O_TMPFILE)) how.mode = ArgU32(info, 3);
+  // The kernel rejects a mode without O_CREAT/O_TMPFILE, so only pass it along with them
+  // (glibc's O_TMPFILE includes O_DIRECTORY, hence the full-mask compare).
+  if ((how.flags & O_CREAT) || (how.flags & O_TMPFILE) == O_TMPFILE) how.mode = ArgU32(info, 3);
   how.resolve = ArgU64(info, 4);
   long fd = ::syscall(__NR_openat2, ArgInt(info, 0), path.c_str(), &how, sizeof how);
   if (fd < 0) return ThrowErrno(info.Env(), errno, "openat2", path);

@@ -123,11 +123,16 @@ function walk(root: Fd, path: string, flags: number, mode: number, extra: number
       }
       const isLink = (st.mode & 0o170000) === 0o120000;
       if (isLink) {
-        const followFinal = !(last && (flags & O.NOFOLLOW || (flags & O.CREAT && flags & O.EXCL)));
+        // A trailing slash makes the kernel follow a final symlink even with O_NOFOLLOW.
+        const followFinal = !(last && !wantDir && (flags & O.NOFOLLOW || (flags & O.CREAT && flags & O.EXCL)));
         if (!followFinal) {
           if (flags & O.CREAT && flags & O.EXCL) {
             fd.close();
             throw errno('EEXIST', 17, path, 'File exists');
+          }
+          if (flags & O.DIRECTORY) {
+            fd.close();
+            throw errno('ENOTDIR', 20, path, 'Not a directory');
           }
           // O_PATH|O_NOFOLLOW on a final symlink opens the link itself, as the kernel does.
           if ((flags & O.PATH) !== 0) return fd;
