@@ -1,5 +1,5 @@
 /**
- * Annotation keys of the OCI image spec (pre-defined annotation keys) and the few others that
+ * Annotation lists the annotation keys of the OCI image spec (pre-defined annotation keys) and the few others that
  * tools write into indexes and manifests. Values are always strings.
  */
 export const Annotation = {
@@ -42,5 +42,5 @@ export const Annotation = {
   DockerReferenceDigest: 'vnd.docker.reference.digest',
 } as const;
 
-/** An annotation key; the well-known ones are listed in {@link Annotation}. */
+/** AnnotationKey: an annotation key; the well-known ones are listed in {@link Annotation}. */
 export type AnnotationKey = (typeof Annotation)[keyof typeof Annotation] | (string & {});

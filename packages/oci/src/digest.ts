@@ -6,8 +6,9 @@ import { DigestMismatchError, InvalidDigestError } from './errors.js';
 /** Digest is a validated `algorithm:hex` string such as `sha256:e3b0…`. */
 export type Digest = string & { readonly __digest?: never };
 
-/** Algorithms the OCI image spec registers, with the hex length of their encoding. */
+/** digestAlgorithms: the algorithms the OCI image spec registers, with the hex length of their encoding. */
 export const digestAlgorithms = { sha256: 64, sha512: 128 } as const;
+/** DigestAlgorithm: `sha256` or `sha512`. */
 export type DigestAlgorithm = keyof typeof digestAlgorithms;
 
 /**
@@ -84,7 +85,7 @@ export function digestBytes(data: Uint8Array | string, algorithm: DigestAlgorith
   return `${algorithm}:${createHash(algorithm).update(data).digest('hex')}` as Digest;
 }
 
-/** Expected content of a stream: a digest, a size, or both. */
+/** Expectation: the expected content of a stream, a digest, a size, or both. */
 export interface Expectation {
   digest?: Digest | string;
   size?: number;

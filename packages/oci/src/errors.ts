@@ -39,7 +39,7 @@ export class DigestMismatchError extends StratumError {
 }
 
 /**
- * Which rule of the reference grammar an input broke ({@link InvalidReferenceError.kind}); stable,
+ * ReferenceErrorKind: which rule of the reference grammar an input broke ({@link InvalidReferenceError.kind}); stable,
  * for programs. `reason` says the same in words for people.
  */
 export type ReferenceErrorKind =
@@ -84,7 +84,7 @@ export class InvalidPlatformError extends StratumError {
 }
 
 /**
- * What was wrong with a manifest, index or config ({@link InvalidManifestError.kind}): stable,
+ * ManifestErrorKind: what was wrong with a manifest, index or config ({@link InvalidManifestError.kind}): stable,
  * for programs.
  */
 export type ManifestErrorKind =
@@ -96,7 +96,7 @@ export type ManifestErrorKind =
   | 'UNKNOWN_SHAPE'
   | 'LAYER_COUNT_MISMATCH';
 
-/** Data an {@link InvalidManifestError} carries besides its message. */
+/** InvalidManifestErrorOptions: the data an {@link InvalidManifestError} carries besides its message. */
 export interface InvalidManifestErrorOptions {
   cause?: unknown;
   /** What was wrong (default `INVALID_FIELD`). */

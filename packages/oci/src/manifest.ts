@@ -3,18 +3,18 @@ import { InvalidManifestError, type ManifestErrorKind } from './errors.js';
 import { MediaType, type MediaTypeString, isIndexMediaType, isManifestMediaType, mediaTypeOf } from './media-types.js';
 import type { Descriptor, ImageConfig, ImageIndexManifest, ImageManifest, Platform } from './types.js';
 
-/** Largest manifest or index Stratum parses (4 MiB, what the distribution spec asks registries to accept). */
+/** maxManifestSize: the largest manifest or index Stratum parses (4 MiB, what the distribution spec asks registries to accept). */
 export const maxManifestSize = 4 * 1024 * 1024;
-/** Largest image config Stratum parses (8 MiB; real configs are a few KiB, long histories some hundred). */
+/** maxConfigSize: the largest image config Stratum parses (8 MiB; real configs are a few KiB, long histories some hundred). */
 export const maxConfigSize = 8 * 1024 * 1024;
 
-/** Options of {@link parseManifest} and {@link parseImageConfig}. */
+/** ParseDocumentOptions are the options of {@link parseManifest} and {@link parseImageConfig}. */
 export interface ParseDocumentOptions {
   /** Refuse documents larger than this many bytes, before decoding them (default {@link maxManifestSize} / {@link maxConfigSize}). */
   maxSize?: number;
 }
 
-/** A parsed image manifest (OCI or Docker v2.2), with the descriptor of its bytes. */
+/** ParsedImageManifest: a parsed image manifest (OCI or Docker v2.2), with the descriptor of its bytes. */
 export interface ParsedImageManifest {
   kind: 'manifest';
   /** The media type: the document's `mediaType`, else the one given, else OCI's by shape. */
@@ -24,7 +24,7 @@ export interface ParsedImageManifest {
   descriptor: Descriptor;
 }
 
-/** A parsed index (OCI image index or Docker manifest list), with the descriptor of its bytes. */
+/** ParsedIndexManifest: a parsed index (OCI image index or Docker manifest list), with the descriptor of its bytes. */
 export interface ParsedIndexManifest {
   kind: 'index';
   mediaType: MediaTypeString;
@@ -32,7 +32,7 @@ export interface ParsedIndexManifest {
   descriptor: Descriptor;
 }
 
-/** What {@link parseManifest} returns: an image manifest or an index, told apart by `kind`. */
+/** ParsedManifest is what {@link parseManifest} returns: an image manifest or an index, told apart by `kind`. */
 export type ParsedManifest = ParsedImageManifest | ParsedIndexManifest;
 
 /** Content types that say nothing about which manifest this is (some registries and servers send them). */

@@ -1,4 +1,4 @@
-/** Media types of the OCI image spec and Docker's image manifest v2 schema 2. */
+/** MediaType lists the media types of the OCI image spec and Docker's image manifest v2 schema 2. */
 export const MediaType = {
   OciManifest: 'application/vnd.oci.image.manifest.v1+json',
   OciIndex: 'application/vnd.oci.image.index.v1+json',
@@ -23,7 +23,7 @@ export const MediaType = {
   DockerPluginConfig: 'application/vnd.docker.plugin.v1+json',
 } as const;
 
-/** A media type string; the known ones are listed in {@link MediaType}. */
+/** MediaTypeString: a media type string; the known ones are listed in {@link MediaType}. */
 export type MediaTypeString = (typeof MediaType)[keyof typeof MediaType] | (string & {});
 
 /** isIndexMediaType: an OCI index or a Docker manifest list. */
@@ -36,7 +36,7 @@ export function isManifestMediaType(mt: string | undefined): boolean {
   return mt === MediaType.OciManifest || mt === MediaType.DockerManifest;
 }
 
-/** Compression a layer media type declares. */
+/** LayerCompression: the compression a layer media type declares. */
 export type LayerCompression = 'none' | 'gzip' | 'zstd';
 
 /** layerCompression tells how a layer media type says its blob is compressed; undefined if not a layer type. */

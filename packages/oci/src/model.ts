@@ -3,7 +3,7 @@ import type { Digest } from './digest.js';
 import type { MediaTypeString } from './media-types.js';
 import type { Descriptor, ImageConfig, ImageManifest, ImageIndexManifest, Platform } from './types.js';
 
-/** Options every byte-producing accessor accepts. */
+/** ReadOptions: the options every byte-producing accessor accepts. */
 export interface ReadOptions {
   signal?: AbortSignal;
 }

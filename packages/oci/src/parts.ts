@@ -8,10 +8,10 @@ import type { Image, ImageIndex, Layer, ReadOptions } from './model.js';
 import { formatPlatform, hostPlatform, parsePlatform, selectPlatform } from './platform.js';
 import type { Descriptor, Platform } from './types.js';
 
-/** Bytes given now, or an opener that fetches them when first needed. */
+/** BytesSource: bytes given now, or an opener that fetches them when first needed. */
 export type BytesSource = Uint8Array | (() => Promise<Uint8Array>);
 
-/** What {@link imageFromParts} builds an {@link Image} from. */
+/** ImageParts: what {@link imageFromParts} builds an {@link Image} from. */
 export interface ImageParts {
   /** The manifest bytes exactly as stored or served, or an opener for them. */
   rawManifest: BytesSource;
@@ -94,7 +94,7 @@ export function imageFromParts(parts: ImageParts): Image {
   };
 }
 
-/** What {@link indexFromParts} builds an {@link ImageIndex} from. */
+/** IndexParts: what {@link indexFromParts} builds an {@link ImageIndex} from. */
 export interface IndexParts {
   /** The index bytes exactly as stored or served, or an opener for them. */
   rawManifest: BytesSource;
@@ -172,7 +172,7 @@ export function indexFromParts(parts: IndexParts): ImageIndex {
   return index;
 }
 
-/** What {@link layerFromParts} builds a {@link Layer} from. */
+/** LayerParts: what {@link layerFromParts} builds a {@link Layer} from. */
 export interface LayerParts {
   /** The layer's descriptor as the manifest lists it (digest, size, media type). */
   descriptor: Descriptor;

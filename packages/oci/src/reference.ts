@@ -1,21 +1,21 @@
 import { type Digest, parseDigest } from './digest.js';
 import { InvalidDigestError, InvalidReferenceError, type ReferenceErrorKind } from './errors.js';
 
-/** The registry Docker Hub references normalize to. */
+/** dockerHubRegistry is the registry Docker Hub references normalize to: `docker.io`. */
 export const dockerHubRegistry = 'docker.io';
-/** The host Docker Hub's registry API is served from (what `docker.io` means on the wire). */
+/** dockerHubHost is the host Docker Hub's registry API is served from (what `docker.io` means on the wire). */
 export const dockerHubHost = 'registry-1.docker.io';
 /** Docker Hub's legacy name, normalized to {@link dockerHubRegistry}. */
 const legacyDockerHub = 'index.docker.io';
 /** The namespace of Docker Hub's official images (`nginx` is `library/nginx`). */
 const officialPrefix = 'library/';
-/** Tag added to a name that has neither tag nor digest. */
+/** defaultTag is the tag added to a name that has neither tag nor digest: `latest`. */
 export const defaultTag = 'latest';
-/** Longest full name (`registry/repository`) Docker accepts. */
+/** maxNameLength is the longest full name (`registry/repository`) Docker accepts: 255. */
 export const maxNameLength = 255;
 const maxTagLength = 128;
 
-/** Options of {@link parseReference}. */
+/** ParseOptions are the options of {@link parseReference}. */
 export interface ParseOptions {
   /**
    * Add the `latest` tag to a reference that has neither tag nor digest (default `true`, as
@@ -24,7 +24,7 @@ export interface ParseOptions {
   defaultTag?: boolean;
 }
 
-/** The parts of a {@link Reference}, as accepted by its constructor. */
+/** ReferenceParts are the parts of a {@link Reference}, as its constructor takes them. */
 export interface ReferenceParts {
   /** Domain, with optional port: `docker.io`, `localhost:5000`, `[::1]:5000`. */
   registry: string;

@@ -1,7 +1,7 @@
 import type { Digest } from './digest.js';
 import type { MediaTypeString } from './media-types.js';
 
-/** Platform of an image, as in an index entry or a config (`linux/arm64/v8`). */
+/** Platform: the platform of an image, as in an index entry or a config (`linux/arm64/v8`). */
 export interface Platform {
   architecture: string;
   os: string;
@@ -23,7 +23,7 @@ export interface Descriptor {
   artifactType?: string;
 }
 
-/** An OCI image manifest or a Docker v2.2 manifest (same shape). */
+/** ImageManifest: an OCI image manifest or a Docker v2.2 manifest (same shape). */
 export interface ImageManifest {
   schemaVersion: 2;
   mediaType?: MediaTypeString;
@@ -34,7 +34,7 @@ export interface ImageManifest {
   annotations?: Record<string, string>;
 }
 
-/** An OCI image index or a Docker manifest list (same shape). */
+/** ImageIndexManifest: an OCI image index or a Docker manifest list (same shape). */
 export interface ImageIndexManifest {
   schemaVersion: 2;
   mediaType?: MediaTypeString;
@@ -45,7 +45,7 @@ export interface ImageIndexManifest {
 }
 
 /**
- * A Docker image manifest v2 schema 2 (`application/vnd.docker.distribution.manifest.v2+json`):
+ * DockerManifestV2: a Docker image manifest v2 schema 2 (`application/vnd.docker.distribution.manifest.v2+json`):
  * an {@link ImageManifest} whose `mediaType` is required; layers are
  * `application/vnd.docker.image.rootfs.diff.tar.gzip` (or the foreign type, with `urls`).
  */
@@ -54,7 +54,7 @@ export interface DockerManifestV2 extends ImageManifest {
 }
 
 /**
- * A Docker manifest list (`application/vnd.docker.distribution.manifest.list.v2+json`): an
+ * DockerManifestList: a Docker manifest list (`application/vnd.docker.distribution.manifest.list.v2+json`): an
  * {@link ImageIndexManifest} whose entries all carry a `platform`.
  */
 export interface DockerManifestList extends ImageIndexManifest {
@@ -62,7 +62,7 @@ export interface DockerManifestList extends ImageIndexManifest {
   manifests: Array<Descriptor & { platform: Platform }>;
 }
 
-/** The runtime part of an image config (OCI `config`, Docker's `config`/`container_config`). */
+/** ContainerConfig: the runtime part of an image config (OCI `config`, Docker's `config`/`container_config`). */
 export interface ContainerConfig {
   User?: string;
   ExposedPorts?: Record<string, Record<string, never>>;
@@ -97,7 +97,7 @@ export interface ContainerConfig {
   CpuShares?: number;
 }
 
-/** One entry of an image's history (`docker history`). */
+/** History: one entry of an image's history (`docker history`). */
 export interface History {
   created?: string;
   created_by?: string;
@@ -106,13 +106,13 @@ export interface History {
   empty_layer?: boolean;
 }
 
-/** The rootfs section of an image config: the uncompressed layer digests, bottom first. */
+/** RootFS: the rootfs section of an image config: the uncompressed layer digests, bottom first. */
 export interface RootFS {
   type: 'layers';
   diff_ids: Digest[];
 }
 
-/** An OCI image config, with Docker's additional fields. */
+/** ImageConfig: an OCI image config, with Docker's additional fields. */
 export interface ImageConfig {
   created?: string;
   author?: string;
@@ -132,13 +132,13 @@ export interface ImageConfig {
   [extra: string]: unknown;
 }
 
-/** `oci-layout` file content. */
+/** OciLayout: the content of an image layout's `oci-layout` file. */
 export interface OciLayout {
   imageLayoutVersion: string;
 }
 
 /**
- * OCI runtime-spec `config.json` essentials (runtime-spec 1.2, the fields Stratum writes and
+ * RuntimeSpec: the OCI runtime-spec `config.json` essentials (runtime-spec 1.2, the fields Stratum writes and
  * reads; runc and crun accept it as a bundle's `config.json`).
  */
 export interface RuntimeSpec {
@@ -153,7 +153,7 @@ export interface RuntimeSpec {
   linux?: RuntimeLinux;
 }
 
-/** The process a container runs (`process` of the runtime spec). */
+/** RuntimeProcess: the process a container runs (`process` of the runtime spec). */
 export interface RuntimeProcess {
   terminal?: boolean;
   consoleSize?: { height: number; width: number };
@@ -180,7 +180,7 @@ export interface RuntimeProcess {
   execCPUAffinity?: { initial?: string; final?: string };
 }
 
-/** The user a container process runs as (POSIX). */
+/** RuntimeUser: the user a container process runs as (POSIX). */
 export interface RuntimeUser {
   uid: number;
   gid: number;
@@ -189,14 +189,14 @@ export interface RuntimeUser {
   username?: string;
 }
 
-/** One resource limit (`RLIMIT_NOFILE`…), as setrlimit(2) takes it. */
+/** RuntimeRlimit: one resource limit (`RLIMIT_NOFILE`…), as setrlimit(2) takes it. */
 export interface RuntimeRlimit {
   type: string;
   hard: number;
   soft: number;
 }
 
-/** A mount in a container (`mounts[]`): `options` as mount(8) takes them (`bind`, `ro`, `nosuid`…). */
+/** RuntimeMount: a mount in a container (`mounts[]`): `options` as mount(8) takes them (`bind`, `ro`, `nosuid`…). */
 export interface RuntimeMount {
   destination: string;
   source?: string;
@@ -206,7 +206,7 @@ export interface RuntimeMount {
   gidMappings?: IdMapping[];
 }
 
-/** A hook the runtime runs at a lifecycle point. `timeout` in seconds. */
+/** RuntimeHook: a hook the runtime runs at a lifecycle point. `timeout` in seconds. */
 export interface RuntimeHook {
   path: string;
   args?: string[];
@@ -214,7 +214,7 @@ export interface RuntimeHook {
   timeout?: number;
 }
 
-/** The hooks of a container, by lifecycle point (`prestart` is deprecated in favour of the three create/start ones). */
+/** RuntimeHooks: the hooks of a container, by lifecycle point (`prestart` is deprecated in favour of the three create/start ones). */
 export interface RuntimeHooks {
   prestart?: RuntimeHook[];
   createRuntime?: RuntimeHook[];
@@ -224,17 +224,17 @@ export interface RuntimeHooks {
   poststop?: RuntimeHook[];
 }
 
-/** A uid/gid range mapping of a user namespace (as in /proc/PID/uid_map). */
+/** IdMapping: a uid/gid range mapping of a user namespace (as in /proc/PID/uid_map). */
 export interface IdMapping {
   containerID: number;
   hostID: number;
   size: number;
 }
 
-/** Linux namespace types of the runtime spec. */
+/** NamespaceType: the Linux namespace types of the runtime spec. */
 export type NamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
 
-/** A device node created in the container (`linux.devices[]`); `type` is `c`, `b`, `u` or `p`. */
+/** RuntimeDevice: a device node created in the container (`linux.devices[]`); `type` is `c`, `b`, `u` or `p`. */
 export interface RuntimeDevice {
   type: string;
   path: string;
@@ -245,7 +245,7 @@ export interface RuntimeDevice {
   gid?: number;
 }
 
-/** A device cgroup rule (`linux.resources.devices[]`); `access` is a subset of `rwm`. */
+/** RuntimeDeviceRule: a device cgroup rule (`linux.resources.devices[]`); `access` is a subset of `rwm`. */
 export interface RuntimeDeviceRule {
   allow: boolean;
   type?: string;
@@ -254,14 +254,14 @@ export interface RuntimeDeviceRule {
   access?: string;
 }
 
-/** A per-device block IO throttle (`rate` in bytes or operations per second). */
+/** RuntimeThrottleDevice: a per-device block IO throttle (`rate` in bytes or operations per second). */
 export interface RuntimeThrottleDevice {
   major: number;
   minor: number;
   rate: number;
 }
 
-/** cgroup resource limits (`linux.resources`). Memory in bytes (-1 unlimited), CPU quota/period in µs. */
+/** RuntimeResources: cgroup resource limits (`linux.resources`). Memory in bytes (-1 unlimited), CPU quota/period in µs. */
 export interface RuntimeResources {
   devices?: RuntimeDeviceRule[];
   memory?: {
@@ -303,7 +303,7 @@ export interface RuntimeResources {
   unified?: Record<string, string>;
 }
 
-/** A seccomp filter (`linux.seccomp`), as runc and crun take it. */
+/** RuntimeSeccomp: a seccomp filter (`linux.seccomp`), as runc and crun take it. */
 export interface RuntimeSeccomp {
   defaultAction: string;
   defaultErrnoRet?: number;
@@ -319,7 +319,7 @@ export interface RuntimeSeccomp {
   }>;
 }
 
-/** The Linux section of the runtime spec. */
+/** RuntimeLinux: the Linux section of the runtime spec. */
 export interface RuntimeLinux {
   namespaces?: Array<{ type: NamespaceType; path?: string }>;
   uidMappings?: IdMapping[];
