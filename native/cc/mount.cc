@@ -149,7 +149,7 @@ Napi::Value MountSetattr(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// mountFs(fstype, source|null, keys[], values[] (string|null), target, attrs): the whole new-API
+// mountFs(fstype, source|null, keys[], values[] (string|null), target, attrs, moveFlags): the whole new-API
 // sequence in one call so no half-configured context outlives a failure: fsopen -> "source" ->
 // each option in order (null value = flag) -> CMD_CREATE (the superblock is made here, which is
 // where overlay checks its dirs) -> fsmount (a detached mount) -> move_mount onto target. Every
@@ -160,7 +160,7 @@ Napi::Value MountFs(const Napi::CallbackInfo& info) {
   bool hasSource;
   std::string source = ArgOptStr(info, 1, &hasSource);
   Napi::Array keys = info[2].As<Napi::Array>(), values = info[3].As<Napi::Array>();
-  unsigned attrs = ArgU32(info, 5);
+  unsigned attrs = ArgU32(info, 5), moveFlags = ArgU32(info, 6);
 
   UniqueFd fs(SysFsopen(fstype.c_str(), FSOPEN_CLOEXEC));
   if (!fs.ok()) return ThrowErrno(env, errno, "fsopen", target, "", "filesystem type " + fstype);
@@ -197,7 +197,7 @@ Napi::Value MountFs(const Napi::CallbackInfo& info) {
     int err = errno;
     return ThrowErrno(env, err, "fsmount", target, "", ReadFsLog(fs.get()));
   }
-  if (SysMoveMount(mnt.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)
+  if (SysMoveMount(mnt.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH | moveFlags) != 0)
     return ThrowErrno(env, errno, "move_mount", target);
   return env.Undefined();
 }

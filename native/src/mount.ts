@@ -1,4 +1,4 @@
-import { AT, FSCONFIG, MOUNT_ATTR, MS } from './constants.js';
+import { AT, FSCONFIG, MOUNT_ATTR, MOVE_MOUNT, MS } from './constants.js';
 import { Fd, fdNumber, describe, type FdLike } from './fd.js';
 import { native } from './native.js';
 import { flags as flagsArg, obj, str } from './validate.js';
@@ -179,6 +179,8 @@ export interface MountFsOptions {
   target: string;
   /** MOUNT_ATTR.* bits of the mount (RDONLY, NOSUID, NODEV, NOEXEC …). */
   attrs?: number;
+  /** Extra move_mount flags for attaching at `target`: MOVE_MOUNT.T_SYMLINKS (follow a symlink target), MOVE_MOUNT.BENEATH (Linux ≥ 6.5). */
+  flags?: number;
 }
 
 /**
@@ -204,5 +206,9 @@ export function mountFs(opts: MountFsOptions): void {
     keys.push(str(entry[0], 'mountFs', `options.options[${i}][0]`));
     values.push(entry[1] === undefined ? null : str(entry[1], 'mountFs', `options.options[${i}][1]`, { empty: true }));
   });
-  native.mountFs(fstype, source, keys, values, target, flagsArg(o.attrs, 'mountFs', 'options.attrs'));
+  const moveFlags = flagsArg(o.flags, 'mountFs', 'options.flags');
+  if (moveFlags & (MOVE_MOUNT.F_EMPTY_PATH | MOVE_MOUNT.F_SYMLINKS | MOVE_MOUNT.F_AUTOMOUNTS | MOVE_MOUNT.T_EMPTY_PATH)) {
+    throw new TypeError('mountFs: options.flags may only hold MOVE_MOUNT.T_SYMLINKS, T_AUTOMOUNTS or BENEATH');
+  }
+  native.mountFs(fstype, source, keys, values, target, flagsArg(o.attrs, 'mountFs', 'options.attrs'), moveFlags);
 }

@@ -78,7 +78,7 @@ export interface NativeBinding {
   moveMount(fromDirfd: number, fromPath: string, toDirfd: number, toPath: string, flags: number): void;
   openTree(dirfd: number, path: string, flags: number): number;
   mountSetattr(dirfd: number, path: string, flags: number, attrSet: number, attrClr: number, propagation: number, userns: number): void;
-  mountFs(fstype: string, source: string | null, keys: string[], values: Array<string | null>, target: string, attrs: number): void;
+  mountFs(fstype: string, source: string | null, keys: string[], values: Array<string | null>, target: string, attrs: number, moveFlags: number): void;
   unshare(flags: number): void;
   setns(fd: number, nstype: number): void;
   sethostname(name: string): void;

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -184,6 +184,22 @@ describe('new mount API', () => {
     umount2(t);
     mounted.pop();
     expect(mountsAt(t)).toEqual([]);
+  });
+
+  it('mountFs follows a symlinked target only with MOVE_MOUNT.T_SYMLINKS', async (ctx) => {
+    guard(ctx, 'root');
+    const real = join(dir, 'real');
+    mkdirSync(real);
+    symlinkSync(real, join(dir, 'link'));
+    const e = await rejects(() => mountFs({ fstype: 'tmpfs', source: 'stratum-tmpfs', target: join(dir, 'link') }));
+    expect(e.syscall).toBe('move_mount');
+    expect(mountsAt(real)).toEqual([]);
+    mountFs({ fstype: 'tmpfs', source: 'stratum-tmpfs', options: [['size', '1m']], target: join(dir, 'link'), flags: MOVE_MOUNT.T_SYMLINKS });
+    mounted.push(real);
+    expect(mountsAt(real)[0]).toContain(' - tmpfs stratum-tmpfs ');
+    umount2(real);
+    mounted.pop();
+    expect(() => mountFs({ fstype: 'tmpfs', target: real, flags: MOVE_MOUNT.F_EMPTY_PATH })).toThrow(TypeError);
   });
 
   it('mountFs failures name the option and carry the kernel log', async (ctx) => {
