@@ -182,7 +182,8 @@ export class Cgroup implements AsyncDisposable {
   /**
    * add moves a process (all its threads) into the cgroup: its pid goes to cgroup.procs on every
    * hierarchy of the cgroup. Children it forks afterwards start inside. Idempotent. Like
-   * `cgclassify` / `echo PID > cgroup.procs`. ESRCH (no such process) comes as ErrnoError.
+   * `cgclassify` / `echo PID > cgroup.procs`. ESRCH (no such process) comes as ErrnoError; a v2
+   * cgroup whose children have controllers enabled refuses processes (CGROUP_INTERNAL_PROCESSES).
    */
   async add(pid: number): Promise<void> {
     this.addSync(pid);
@@ -192,10 +193,19 @@ export class Cgroup implements AsyncDisposable {
   addSync(pid: number): void {
     const value = String(checkPid(pid));
     this.#alive();
-    try {
-      for (const d of this.dirs) this.#fs.write(join(d.path, 'cgroup.procs'), value);
-    } catch (err) {
-      throw this.#mapError(err);
+    for (const d of this.dirs) {
+      try {
+        this.#fs.write(join(d.path, 'cgroup.procs'), value);
+      } catch (err) {
+        if (d.version === 'v2' && isErrno(err, 'EBUSY')) {
+          throw new CgroupError(
+            'CGROUP_INTERNAL_PROCESSES',
+            `${d.path} has controllers enabled for its children (cgroup.subtree_control), and cgroup v2 keeps processes only in leaves ("no internal processes"); add the process to a child cgroup`,
+            { cgroup: this.path, cause: err },
+          );
+        }
+        throw this.#mapError(err);
+      }
     }
   }
 

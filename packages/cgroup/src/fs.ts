@@ -32,17 +32,20 @@ export interface CgroupFs {
 // opens every file close-on-exec.)
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_TRUNC;
 
-function wrap<T>(fn: () => T): T {
+function wrap<T>(fn: () => T, path: string): T {
   try {
     return fn();
   } catch (err) {
+    // write(2) on an fd carries no path in Node's error: add the file's.
+    const e = err as NodeJS.ErrnoException;
+    if (e && typeof e === 'object' && e.path === undefined) e.path = path;
     throw toErrnoError(err);
   }
 }
 
 /** nodeCgroupFs is the real {@link CgroupFs}: synchronous node:fs calls, errors as ErrnoError. */
 export const nodeCgroupFs: CgroupFs = {
-  read: (path) => wrap(() => readFileSync(path, 'utf8')),
+  read: (path) => wrap(() => readFileSync(path, 'utf8'), path),
   write: (path, value) =>
     wrap(() => {
       const fd = openSync(path, WRITE_FLAGS);
@@ -51,21 +54,23 @@ export const nodeCgroupFs: CgroupFs = {
       } finally {
         closeSync(fd);
       }
-    }),
+    }, path),
   exists: (path) => existsSync(path),
-  mkdir: (path) => wrap(() => mkdirSync(path, 0o755)),
-  rmdir: (path) => wrap(() => rmdirSync(path)),
+  mkdir: (path) => wrap(() => mkdirSync(path, 0o755), path),
+  rmdir: (path) => wrap(() => rmdirSync(path), path),
   subdirs: (path) =>
     wrap(() =>
       readdirSync(path, { withFileTypes: true })
         .filter((e) => e.isDirectory())
         .map((e) => e.name),
+      path,
     ),
   files: (path) =>
     wrap(() =>
       readdirSync(path, { withFileTypes: true })
         .filter((e) => e.isFile())
         .map((e) => e.name),
+      path,
     ),
-  owner: (path) => wrap(() => statSync(path).uid),
+  owner: (path) => wrap(() => statSync(path).uid, path),
 };

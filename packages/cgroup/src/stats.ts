@@ -12,7 +12,7 @@ export interface MemoryStats {
   peak?: number;
   /** The hard limit. v2 memory.max; v1 memory.limit_in_bytes. */
   limit: Bytes;
-  /** Times usage hit the limit. v2 memory.events `max`; v1 memory.failcnt. */
+  /** Times usage hit the limit. v2 memory.events `max`; v1 memory.failcnt + memory.memsw.failcnt. */
   maxEvents: number;
   /** Times the cgroup went out of memory. v2 memory.events `oom`; v1 has no counter (undefined). */
   oomEvents?: number;
@@ -141,7 +141,8 @@ export function readStats(dirs: readonly CgroupDir[], fs: CgroupFs): CgroupStats
         current: num(r.must('memory.usage_in_bytes')),
         peak: num(r.must('memory.max_usage_in_bytes')),
         limit: parseLimit(r.must('memory.limit_in_bytes')),
-        maxEvents: num(r.read('memory.failcnt') ?? '0'),
+        // A charge fails on the memory+swap counter first when memsw is limited too: count both.
+        maxEvents: num(r.read('memory.failcnt') ?? '0') + num(r.read('memory.memsw.failcnt') ?? '0'),
         oomKills: oom.oom_kill ?? 0,
       };
     }
