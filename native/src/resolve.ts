@@ -69,64 +69,76 @@ export function resolveInRoot(root: string | Fd, path: string, opts: ResolveInRo
   }
 }
 
-function split(p: string): string[] {
-  return p.split('/').filter((c) => c !== '' && c !== '.');
+// One step of a walk: a path component, and for the last component of a path string (the
+// original or a symlink body) whether a "/" followed it, which makes the kernel require a
+// directory (and follow a final symlink even with O_NOFOLLOW).
+interface Step {
+  name: string;
+  trailing: boolean;
 }
 
-// The userspace walk. Invariant: every fd on `stack` was reached from root through components
-// opened with O_NOFOLLOW, so it is root itself or a directory below it; ".." pops the stack
-// instead of asking the kernel, which is what clamps it at the root.
+function parse(p: string): Step[] {
+  const names = p.split('/').filter((c) => c !== '');
+  return names.map((name, i) => ({ name, trailing: i === names.length - 1 && p.endsWith('/') }));
+}
+
+const isDot = (name: string): boolean => name === '.' || name === '..';
+
+// The userspace walk, mirroring the kernel's path walk and open semantics. Invariant: every fd
+// on `stack` was reached from root through components opened with O_NOFOLLOW, so it is root
+// itself or a directory below it; ".." pops the stack instead of asking the kernel, which is
+// what clamps it at the root.
 function walk(root: Fd, path: string, flags: number, mode: number, extra: number): Fd {
   const stack: Fd[] = [];
   const cur = (): Fd => stack[stack.length - 1] ?? root;
-  const rootMnt = extra & RESOLVE.NO_XDEV ? fstat(root).mntId ?? fstat(root).dev : undefined;
-  const sameMount = (fd: Fd): boolean => {
-    if (rootMnt === undefined) return true;
+  const rootMnt = extra & RESOLVE.NO_XDEV ? (fstat(root).mntId ?? fstat(root).dev) : undefined;
+  const checkMount = (fd: Fd): Fd => {
+    if (rootMnt === undefined) return fd;
     const st = fstat(fd);
-    return (st.mntId ?? st.dev) === rootMnt;
+    if ((st.mntId ?? st.dev) === rootMnt) return fd;
+    fd.close();
+    throw errno('EXDEV', 18, path, 'Invalid cross-device link (RESOLVE_NO_XDEV)');
   };
-  const queue = split(path);
-  const wantDir = path.endsWith('/') || path.endsWith('/.') || path.endsWith('/..');
+  const create = (flags & O.CREAT) !== 0;
+  const excl = create && (flags & O.EXCL) !== 0;
+  // The path ends at a directory already on the stack ("", "/", "a/..", a symlink to "/"): what
+  // open(2) does with a final "." — O_CREAT refuses (EEXIST with O_EXCL, else EISDIR).
+  const openCurrent = (): Fd => {
+    if (excl) throw errno('EEXIST', 17, path, 'File exists');
+    if (create) throw errno('EISDIR', 21, path, 'Is a directory');
+    return openat(cur(), '.', flags, mode);
+  };
+  const queue = parse(path);
   let links = 0;
   try {
     for (;;) {
-      if (queue.length === 0) {
-        // Path ends at a directory already on the stack ("", "/", "a/.."): reopen it with the flags.
-        const fd = openat(cur(), '.', flags & ~(O.CREAT | O.EXCL), mode);
-        return fd;
-      }
-      const name = queue.shift()!;
-      if (name === '..') {
-        stack.pop()?.close();
+      const step = queue.shift();
+      if (step === undefined) return openCurrent();
+      const last = queue.length === 0;
+      if (isDot(step.name)) {
+        if (step.name === '..') stack.pop()?.close();
+        if (last) return openCurrent();
         continue;
       }
-      const last = queue.length === 0;
+      const { name, trailing } = step;
+      // open(2) with O_CREAT refuses a final component followed by "/" before looking it up.
+      if (last && create && trailing) throw errno('EISDIR', 21, path, 'Is a directory');
       let fd: Fd;
       try {
         fd = openat(cur(), name, O.PATH | O.NOFOLLOW);
       } catch (e) {
-        if (last && e instanceof ErrnoError && e.code === 'ENOENT' && flags & O.CREAT) {
+        if (last && create && e instanceof ErrnoError && e.code === 'ENOENT') {
           // Create it: O_NOFOLLOW makes a symlink planted meanwhile fail (ELOOP) instead of being followed.
-          const created = openat(cur(), name, flags | O.NOFOLLOW, mode);
-          if (!sameMount(created)) {
-            created.close();
-            throw errno('EXDEV', 18, path, 'Invalid cross-device link (RESOLVE_NO_XDEV)');
-          }
-          return created;
+          return checkMount(openat(cur(), name, flags | O.NOFOLLOW, mode));
         }
         throw e instanceof ErrnoError ? errno(e.code, e.errno, path, e.message.slice(e.code.length + 2).split(', openat')[0]!) : e;
       }
-      const st = fstat(fd);
-      if (!sameMount(fd)) {
-        fd.close();
-        throw errno('EXDEV', 18, path, 'Invalid cross-device link (RESOLVE_NO_XDEV)');
-      }
-      const isLink = (st.mode & 0o170000) === 0o120000;
-      if (isLink) {
-        // A trailing slash makes the kernel follow a final symlink even with O_NOFOLLOW.
-        const followFinal = !(last && !wantDir && (flags & O.NOFOLLOW || (flags & O.CREAT && flags & O.EXCL)));
-        if (!followFinal) {
-          if (flags & O.CREAT && flags & O.EXCL) {
+      const st = fstat(checkMount(fd));
+      if ((st.mode & 0o170000) === 0o120000) {
+        // A final symlink is followed unless O_NOFOLLOW or O_CREAT|O_EXCL says otherwise; a
+        // trailing slash makes the kernel follow it anyway.
+        if (last && !trailing && (excl || flags & O.NOFOLLOW)) {
+          if (excl) {
             fd.close();
             throw errno('EEXIST', 17, path, 'File exists');
           }
@@ -145,30 +157,31 @@ function walk(root: Fd, path: string, flags: number, mode: number, extra: number
           if (++links > MAX_SYMLINKS) throw errno('ELOOP', 40, path, 'Too many levels of symbolic links');
           const target = readlinkat(fd, '');
           if (target.startsWith('/')) while (stack.length) stack.pop()!.close();
-          queue.unshift(...split(target));
+          const body = parse(target);
+          // The link's last component inherits a trailing slash that followed the link.
+          if (last && trailing && body.length > 0) body[body.length - 1]!.trailing = true;
+          queue.unshift(...body);
         } finally {
           fd.close();
         }
         continue;
       }
-      if (!last) {
-        if ((st.mode & 0o170000) !== 0o040000) {
+      const isDir = (st.mode & 0o170000) === 0o040000;
+      if (!last || trailing) {
+        if (!isDir) {
           fd.close();
           throw errno('ENOTDIR', 20, path, 'Not a directory');
         }
-        stack.push(fd);
-        continue;
+        if (!last) {
+          stack.push(fd);
+          continue;
+        }
       }
-      // Final component, not a symlink: O_PATH-only opens can keep the walked fd; anything else
+      // Final component, not a symlink: O_PATH-only opens keep the walked fd; anything else
       // reopens by name with O_NOFOLLOW (a swap to a symlink meanwhile fails with ELOOP).
-      if ((flags & ~(O.NOFOLLOW | O.CLOEXEC)) === O.PATH && !wantDir) return fd;
+      if ((flags & ~(O.NOFOLLOW | O.CLOEXEC)) === O.PATH) return fd;
       fd.close();
-      const final = openat(cur(), name, flags | O.NOFOLLOW | (wantDir ? O.DIRECTORY : 0), mode);
-      if (!sameMount(final)) {
-        final.close();
-        throw errno('EXDEV', 18, path, 'Invalid cross-device link (RESOLVE_NO_XDEV)');
-      }
-      return final;
+      return checkMount(openat(cur(), name, flags | O.NOFOLLOW | (trailing ? O.DIRECTORY : 0), mode));
     }
   } finally {
     for (const fd of stack) fd.close();

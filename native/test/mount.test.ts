@@ -1,12 +1,14 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { chownSync, readlinkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { guard, useLeakCheck } from '@stratum/testing';
 import {
-  AT, ErrnoError, MNT, MOUNT_ATTR, MOVE_MOUNT, MS, OPEN_TREE, features, fsconfig, fsmount, fsopen, mount, mountFs,
+  AT, ErrnoError, MNT, MOUNT_ATTR, MOVE_MOUNT, MS, O, OPEN_TREE, features, openat, fsconfig, fsmount, fsopen, mount, mountFs,
   mountSetattr, moveMount, openTree, umount2,
 } from '../src/index.js';
 
@@ -153,6 +155,47 @@ describe('new mount API', () => {
     const e = await rejects(() => openTree(AT.FDCWD, join(dir, 'missing'), OPEN_TREE.CLONE));
     expect(e.code).toBe('ENOENT');
     expect(e.syscall).toBe('open_tree');
+  });
+
+  it('mountSetattr makes an idmapped mount from a user namespace fd', async (ctx) => {
+    guard(ctx, 'root', 'userns');
+    // A throwaway user namespace mapping inner 0..65535 to host 100000..165535, held by a sleep.
+    // unshare(1) creates the namespace and execs sleep; we (root outside) write its maps.
+    const holder = spawn('unshare', ['--user', 'sleep', '60'], { stdio: 'ignore' });
+    try {
+      await once(holder, 'spawn');
+      const pid = holder.pid!;
+      const own = readlinkSync('/proc/self/ns/user');
+      for (let i = 0; i < 500 && readlinkSync(`/proc/${pid}/ns/user`) === own; i++) await sleep(10);
+      writeFileSync(`/proc/${pid}/uid_map`, '0 100000 65536\n');
+      writeFileSync(`/proc/${pid}/gid_map`, '0 100000 65536\n');
+      using userns = openat(AT.FDCWD, `/proc/${pid}/ns/user`, O.RDONLY);
+      const src = join(dir, 'src');
+      const t = join(dir, 't');
+      mkdirSync(src);
+      mkdirSync(t);
+      writeFileSync(join(src, 'root-owned'), '');
+      writeFileSync(join(src, 'unmapped'), '');
+      chownSync(join(src, 'unmapped'), 200000, 200000);
+      const attached = await rejects(() => mountSetattr(AT.FDCWD, src, 0, { attrSet: MOUNT_ATTR.IDMAP, userns }));
+      expect(attached.code).toBe('EINVAL');
+      expect(() => mountSetattr(AT.FDCWD, src, 0, { attrSet: MOUNT_ATTR.IDMAP })).toThrow(TypeError);
+      {
+        using tree = openTree(AT.FDCWD, src, OPEN_TREE.CLONE);
+        mountSetattr(tree, '', AT.EMPTY_PATH, { attrSet: MOUNT_ATTR.IDMAP, userns });
+        moveMount(tree, '', AT.FDCWD, t, MOVE_MOUNT.F_EMPTY_PATH);
+        mounted.push(t);
+      }
+      // On-disk 0 shows as host 100000 through the mount; an id outside the map as overflow.
+      expect(statSync(join(t, 'root-owned'))).toMatchObject({ uid: 100000, gid: 100000 });
+      expect(statSync(join(t, 'unmapped')).uid).toBe(65534);
+      expect(statSync(join(src, 'root-owned')).uid).toBe(0);
+      umount2(t);
+      mounted.pop();
+    } finally {
+      holder.kill('SIGKILL');
+      if (holder.exitCode === null && holder.signalCode === null) await once(holder, 'exit');
+    }
   });
 
   it('mountFs mounts an overlay with several lowerdir+ in order', async (ctx) => {
