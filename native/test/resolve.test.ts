@@ -109,12 +109,10 @@ for (const fallback of [false, true]) {
       expect((fstat(fd).mode & 0o170000) === 0o120000).toBe(true);
     });
 
-    it('creates a file through an escaping symlink inside the root', () => {
-      symlinkSync('../../../../etc/new', join(root, 'a', 'evil'));
-      using fd = open('a/evil', { flags: O.CREAT | O.WRONLY, mode: 0o600 });
-      expect(fdPath(fd)).toBe(join(root, 'etc', 'new'));
-      expect(existsSync(join(base, 'etc', 'new'))).toBe(false);
+    it('refuses O_CREAT|O_EXCL on an existing entry (creation through hostile links is tested in bwrap)', () => {
       expect(errnoOf(() => open('etc/marker', { flags: O.CREAT | O.EXCL | O.WRONLY })).code).toBe('EEXIST');
+      expect(errnoOf(() => open('abs', { flags: O.CREAT | O.EXCL | O.WRONLY })).code).toBe('EEXIST');
+      expect(errnoOf(() => open('a/', { flags: O.CREAT | O.WRONLY })).code).toBe('EISDIR');
     });
 
     it('refuses to cross a mount with NO_XDEV', (ctx) => {
