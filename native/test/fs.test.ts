@@ -205,6 +205,9 @@ describe('*at family', () => {
     expect(fileType(fstatat(d, 'l', AT.SYMLINK_NOFOLLOW).mode)).toBe('symlink');
     expect(fileType(fstatat(d, 'l').mode)).toBe('file');
     expect(fileType(fstat(d).mode)).toBe('directory');
+    const bad = errnoOf(() => fstat(987654));
+    expect(bad.code).toBe('EBADF');
+    expect(bad.syscall).toBe('fstat');
     const e = errnoOf(() => fstatat(d, 'nope'));
     expect(e.code).toBe('ENOENT');
     expect(e.errno).toBe(2);

@@ -133,6 +133,10 @@ describe('new mount API', () => {
     expect(e.syscall).toBe('fsconfig');
     expect(e.detail).toMatch(/stratum-bogus/);
     expect(() => fsconfig(fs, 'nope' as 'flag', 'x')).toThrow(TypeError);
+    // fsmount before the superblock exists.
+    const m = await rejects(() => fsmount(fs));
+    expect(m.code).toBe('EINVAL');
+    expect(m.syscall).toBe('fsmount');
     const n = await rejects(() => fsopen('stratum-nofs'));
     expect(n.code).toBe('ENODEV');
   });
@@ -152,6 +156,12 @@ describe('new mount API', () => {
     expect(readFileSync(join(t, 'f'), 'utf8')).toBe('tree');
     umount2(t);
     mounted.pop();
+    {
+      using tree = openTree(AT.FDCWD, src, OPEN_TREE.CLONE);
+      const mv = await rejects(() => moveMount(tree, '', AT.FDCWD, join(dir, 'missing'), MOVE_MOUNT.F_EMPTY_PATH));
+      expect(mv.code).toBe('ENOENT');
+      expect(mv.syscall).toBe('move_mount');
+    }
     const e = await rejects(() => openTree(AT.FDCWD, join(dir, 'missing'), OPEN_TREE.CLONE));
     expect(e.code).toBe('ENOENT');
     expect(e.syscall).toBe('open_tree');

@@ -82,5 +82,6 @@ describe('xattrs on fds', () => {
     expect(errnoOf(() => fsetxattr(fd, 'user.stratum.b', 'x', XATTR.CREATE)).code).toBe('EEXIST');
     using p = openat(AT.FDCWD, join(dir, 'f'), O.PATH);
     expect(errnoOf(() => fgetxattr(p, 'user.stratum.b')).code).toBe('EBADF');
+    expect(errnoOf(() => flistxattr(987654)).code).toBe('EBADF');
   });
 });
