@@ -16,3 +16,5 @@ export {
   type MountOptions, type FsconfigCmd, type MountAttr, type MountFsOptions,
 } from './mount.js';
 export { unshare, setns, sethostname, pidfdOpen, pidfdSendSignal } from './ns.js';
+export { netlinkOpen, NETLINK_PROTOCOLS, type NetlinkSocket, type NetlinkOpenOptions, type NetlinkProtocol } from './netlink.js';
+export { netnsCreate, netnsShareDir, netnsUnmount } from './netns.js';

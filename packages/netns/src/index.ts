@@ -1,1 +1,10 @@
-export {};
+export { Netns, NETNS_RUN_DIR, type NetnsRef } from './netns.js';
+export { Netlink, type NetlinkOptions } from './netlink.js';
+export { Links, linkMessages, decodeLink, validateIfname, type Link, type LinkRef, type LinkSpec, type LinkCommon, type LinkChanges, type LinkStats, type VethPeer, type MacvlanMode } from './links.js';
+export { Addresses, addressMessages, decodeAddress, type Address, type AddressOptions, type Scope } from './addresses.js';
+export { Routes, routeMessages, decodeRoute, type Route, type RouteSpec } from './routes.js';
+export { Neighbours, neighbourMessages, decodeNeighbour, type Neighbour, type NeighbourSpec, type NeighbourState } from './neighbours.js';
+export { NetlinkError, NetnsError, NetworkError, errnoName, type NetlinkRequestInfo } from './errors.js';
+export { parseError, parseDone, type AckInfo } from './ack.js';
+export { encodeMessage, decodeMessage, splitMessages, splitAttrs, defineAttrs, toHex, type AttrTable, type AttrKind, type MessageSchema, type StructSchema, type RawMessage, type NlHeader } from './codec.js';
+export { parseIP, parsePrefix, formatIP, formatPrefix, networkOf, broadcastOf, containsIP, parseMAC, formatMAC, type IPAddress, type IPPrefix, type Family } from './ip.js';
