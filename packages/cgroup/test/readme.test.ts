@@ -22,8 +22,7 @@ describe('README', () => {
         encoding: 'utf8',
         timeout: 60_000,
       });
-      expect(r.stderr).toBe('');
-      expect(r.status).toBe(0);
+      expect(r.status, `snippet failed: ${r.stderr}`).toBe(0);
       expect(r.stdout).toMatch(/cgroups on this host: (v1|v2|hybrid)\n/);
       expect(r.stdout).toMatch(/dd ended with SIGKILL\n/);
       expect(r.stdout).toMatch(/oom kills: [1-9]\d*, peak \d+ bytes, limit 67108864, pids limit 32\n/);
