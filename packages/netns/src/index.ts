@@ -8,3 +8,10 @@ export { NetlinkError, NetnsError, NetworkError, errnoName, type NetlinkRequestI
 export { parseError, parseDone, type AckInfo } from './ack.js';
 export { encodeMessage, decodeMessage, splitMessages, splitAttrs, defineAttrs, toHex, type AttrTable, type AttrKind, type MessageSchema, type StructSchema, type RawMessage, type NlHeader } from './codec.js';
 export { parseIP, parsePrefix, formatIP, formatPrefix, networkOf, broadcastOf, containsIP, parseMAC, formatMAC, type IPAddress, type IPPrefix, type Family } from './ip.js';
+export { BridgeNetwork, defaultStateDir, type BridgeNetworkOptions, type AttachOptions, type Attachment, type AttachedPort, type NetworkInspect } from './bridge-network.js';
+export { parsePortSpec, type PublishedPort, type PortSpec } from './ports.js';
+export { Ipam, type Lease } from './ipam.js';
+export { createFirewall, detectFirewall, nftTableName, NftablesFirewall, IptablesFirewall, NoFirewall, runCommand, type Firewall, type FirewallBackend, type FirewallNetwork, type PortRule, type CommandRunner } from './firewall.js';
+export { startProxy, type PortProxy, type ProxySpec } from './proxy.js';
+export { generateHosts, generateResolvConf, parseExtraHost, parseResolvConf, DEFAULT_DNS, DEFAULT_DNS6, type HostEntry, type HostsOptions, type ResolvConfOptions, type ResolvConf } from './hosts.js';
+export { realizeNetworkMode, networkModeNeedsNetns, type NetworkMode, type HasNetns, type RealizeOptions, type RealizedNetwork } from './network-mode.js';

@@ -106,12 +106,12 @@ export async function startUdpServer(netnsPath: string, port: number, prefix: st
 }
 
 /** tcpGet connects from inside a netns (nsenter + node) and returns what the server sent. */
-export function tcpGetFrom(netnsPath: string, host: string, port: number): string {
+export function tcpGetFrom(netnsPath: string, host: string, port: number, timeoutMs = 5000): string {
   const code = `
     const c = require('net').connect(${port}, '${host}');
     let d = ''; c.on('data', (x) => (d += x)); c.on('end', () => { process.stdout.write(d); process.exit(0); });
     c.on('error', (e) => { process.stderr.write(String(e)); process.exit(3); });
-    c.setTimeout(5000, () => { process.stderr.write('timeout'); process.exit(4); });
+    c.setTimeout(${timeoutMs}, () => { process.stderr.write('timeout'); process.exit(4); });
   `;
   const r = inNetns(netnsPath, [process.execPath, '-e', code]);
   if (r.code !== 0) throw new Error(`tcp connect ${host}:${port} from ${netnsPath} failed: ${r.stderr}`);
