@@ -240,12 +240,29 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   Napi::Value Recv(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (closing_ || fd_ < 0) return ThrowErrno(env, EBADF, "recvmsg");
-    std::string data;
-    SysError e;
-    ssize_t n = RecvOne(fd_, MSG_DONTWAIT, &data, &e);
-    if (n < 0 && n != -2) return ThrowErrno(env, e.err, e.syscall);
-    if (n <= 0) return env.Null();
-    return Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(data.data()), data.size());
+    // Peek the size (MSG_TRUNC reports the whole datagram), then read straight into a new Buffer.
+    ssize_t want;
+    do want = recv(fd_, nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+    while (want < 0 && errno == EINTR);
+    if (want < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return env.Null();
+      return ThrowErrno(env, errno, "recvmsg");
+    }
+    if (want == 0) {
+      char c;
+      recv(fd_, &c, 0, MSG_DONTWAIT);  // drop an empty datagram (never sent by the kernel)
+      return env.Null();
+    }
+    Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(want));
+    ssize_t n;
+    do n = recv(fd_, buf.Data(), buf.Length(), MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return env.Null();
+      return ThrowErrno(env, errno, "recvmsg");
+    }
+    if (static_cast<size_t>(n) < buf.Length()) return buf.Get("subarray").As<Napi::Function>().Call(buf, {Napi::Number::New(env, 0), Napi::Number::New(env, static_cast<double>(n))});
+    return buf;
   }
 
   class SendWorker : public Napi::AsyncWorker {

@@ -217,12 +217,25 @@ export function writeStruct(w: Writer, s: StructSchema, values: Readonly<Record<
   }
 }
 
+const ordered = new WeakMap<AttrTable, Array<[string, AttrDef]>>();
+function entries(t: AttrTable): Array<[string, AttrDef]> {
+  let e = ordered.get(t);
+  if (!e) {
+    e = Object.entries(t.attrs);
+    ordered.set(t, e);
+  }
+  return e;
+}
+
 /** writeAttrs writes every defined value of `values` in table order. Unknown names are a TypeError. */
 export function writeAttrs(w: Writer, table: AttrTable, values: Readonly<AttrValues>): void {
-  for (const k of Object.keys(values)) {
-    if (!(k in table.attrs)) throw new TypeError(`netlink: ${table.name} has no attribute "${k}"`);
+  let n = 0;
+  for (const k in values) {
+    if (!Object.hasOwn(table.attrs, k)) throw new TypeError(`netlink: ${table.name} has no attribute "${k}"`);
+    n++;
   }
-  for (const [name, def] of Object.entries(table.attrs)) {
+  if (n === 0) return;
+  for (const [name, def] of entries(table)) {
     const v = values[name];
     if (v === undefined || v === false) continue;
     writeAttr(w, table, name, def, v, values);

@@ -192,6 +192,20 @@ describe('Netlink against the kernel', () => {
     expect(results[0].map((l) => l.name).sort()).toEqual(['lo', 'stbr0']);
   });
 
+  it('requests run in call order, also around slow (thread-pool) ones', async (ctx) => {
+    guard(ctx, 'root', 'netns', 'native');
+    await using ns = await Netns.create();
+    using nl = await Netlink.open({ netns: ns });
+    await nl.links.add({ kind: 'veth', name: 'stv0', peer: { name: 'stv1' } });
+    await nl.links.add({ kind: 'bridge', name: 'stbr0' });
+    // delete is sent from the pool; what is asked after it must see its effect.
+    const [, gone, after, bridge] = await Promise.all([nl.links.delete('stv0'), nl.links.find('stv1'), nl.links.list(), nl.links.delete('stbr0'), nl.links.get('lo')]);
+    expect(gone).toBeUndefined();
+    expect(after.map((l) => l.name).sort()).toEqual(['lo', 'stbr0']);
+    expect(bridge).toBeUndefined();
+    expect((await nl.links.list()).map((l) => l.name)).toEqual(['lo']);
+  });
+
   it('a handle on a closed socket fails cleanly', async (ctx) => {
     guard(ctx, 'root', 'netns', 'native');
     await using ns = await Netns.create();
