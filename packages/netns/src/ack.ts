@@ -6,7 +6,7 @@
 import { LE, readAttrs, splitAttrs, type RawMessage } from './codec.js';
 import { NLM_F, NLMSGERR_ATTR } from './rtnl.js';
 
-/** The decoded end of a request. */
+/** AckInfo: the decoded end of a request. */
 export interface AckInfo {
   /** Positive errno, 0 for success. */
   errno: number;

@@ -10,7 +10,7 @@ import { ADDR, IFA_F, NLM_F, RT_SCOPE, RTM } from './rtnl.js';
 /** Scope names (`ip addr add … scope NAME`). */
 export type Scope = keyof typeof RT_SCOPE;
 
-/** An interface address (`ip addr show`). */
+/** Address: an interface address (`ip addr show`). */
 export interface Address {
   /** ifindex of the link it is on. */
   index: number;
@@ -29,7 +29,7 @@ export interface Address {
   flags: number;
 }
 
-/** Options of `addresses.add`. */
+/** AddressOptions: options of `addresses.add`. */
 export interface AddressOptions {
   /**
    * IPv4 broadcast: `true` (default) computes it from the prefix like `brd +`, `false` sends
@@ -57,7 +57,7 @@ function scopeName(n: number): Scope | number {
   return n;
 }
 
-/** Pure builders of the address messages, exported for golden-byte tests. */
+/** addressMessages: pure builders of the address messages, exported for golden-byte tests. */
 export const addressMessages = {
   /** RTM_NEWADDR: `ip addr add CIDR dev IFINDEX` (or `replace`). */
   add(index: number, cidr: string, opts: AddressOptions = {}): Uint8Array {

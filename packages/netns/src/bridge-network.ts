@@ -19,7 +19,7 @@ import { parsePortSpec, type PortSpec, type PublishedPort } from './ports.js';
 import { startProxy, type PortProxy } from './proxy.js';
 import { readJson, writeJsonAtomic } from './state.js';
 
-/** Options of {@link BridgeNetwork.create}. */
+/** BridgeNetworkOptions: options of {@link BridgeNetwork.create}. */
 export interface BridgeNetworkOptions {
   /** Network name (`docker network create NAME`): names the state directory and the nft table. */
   name: string;
@@ -50,7 +50,7 @@ export interface BridgeNetworkOptions {
   runCommand?: CommandRunner;
 }
 
-/** Options of {@link BridgeNetwork.attach}. */
+/** AttachOptions: options of {@link BridgeNetwork.attach}. */
 export interface AttachOptions {
   /** A specific IPv4 address from the subnet; default the next free one. */
   ip?: string;
@@ -66,10 +66,10 @@ export interface AttachOptions {
   name?: string;
 }
 
-/** A resolved published port of an attachment. */
+/** AttachedPort: a resolved published port of an attachment. */
 export type AttachedPort = Required<PublishedPort>;
 
-/** What {@link BridgeNetwork.attach} made: one container's endpoint on the network. */
+/** Attachment: what {@link BridgeNetwork.attach} made: one container's endpoint on the network. */
 export interface Attachment {
   /** Endpoint id (hex). */
   readonly id: string;
@@ -92,7 +92,7 @@ export interface Attachment {
   readonly ports: AttachedPort[];
 }
 
-/** `docker network inspect`-shaped description of a network. */
+/** NetworkInspect: `docker network inspect`-shaped description of a network. */
 export interface NetworkInspect {
   Name: string;
   Id: string;

@@ -9,18 +9,18 @@
 import { endianness } from 'node:os';
 import { formatIP, formatMAC, parseIP, parseMAC } from './ip.js';
 
-/** True on little-endian hosts: netlink integers are in host byte order. */
+/** LE: true on little-endian hosts: netlink integers are in host byte order. */
 export const LE = endianness() === 'LE';
 
 /**
- * NLA_F_NESTED. Not set on what we emit: iproute2 does not set it for these (legacy) attribute
+ * NLA_F_NESTED (0x8000) marks a nested attribute. Not set on what we emit: iproute2 does not set it for these (legacy) attribute
  * spaces either, the kernel accepts both, and matching iproute2 byte for byte lets the golden
  * tests compare with what `ip` sends. Masked off when reading.
  */
 export const NLA_F_NESTED = 0x8000;
 const NLA_TYPE_MASK = 0x3fff;
 
-/** Fixed-size header fields. `pad*` fields are written as zero and not decoded. */
+/** FieldKind: fixed-size header fields. `pad*` fields are written as zero and not decoded. */
 export type FieldKind = 'u8' | 'u16' | 'u32' | 's32' | 'pad8' | 'pad16';
 
 /** StructSchema describes a fixed family header such as ifinfomsg (16 bytes). */
@@ -29,7 +29,7 @@ export interface StructSchema {
   readonly fields: ReadonlyArray<readonly [string, FieldKind]>;
 }
 
-/** How an attribute's payload is encoded. */
+/** AttrKind: how an attribute's payload is encoded. */
 export type AttrKind =
   | 'u8'
   | 'u16'
@@ -55,7 +55,7 @@ export type AttrKind =
   /** nested, with the table chosen from already-known sibling values (IFLA_INFO_DATA by kind). */
   | { readonly union: (siblings: Readonly<Record<string, unknown>>) => AttrTable | undefined };
 
-/** One attribute: its type number and payload encoding. */
+/** AttrDef: one attribute: its type number and payload encoding. */
 export interface AttrDef {
   readonly type: number;
   readonly kind: AttrKind;
@@ -73,10 +73,10 @@ export interface MessageSchema {
   readonly attrs: AttrTable;
 }
 
-/** Attribute values by name; `undefined` values are skipped when encoding. */
+/** AttrValues: attribute values by name; `undefined` values are skipped when encoding. */
 export type AttrValues = Record<string, unknown>;
 
-/** A header + attributes value, as encoded by a {@link MessageSchema}. */
+/** MessageValue: a header + attributes value, as encoded by a {@link MessageSchema}. */
 export interface MessageValue {
   header: Record<string, number>;
   attrs: AttrValues;
@@ -111,7 +111,7 @@ export function structSize(s: StructSchema): number {
   return s.fields.reduce((n, [, k]) => n + FIELD_SIZE[k], 0);
 }
 
-/** A growable byte writer. */
+/** Writer: a growable byte writer. */
 export class Writer {
   buf: Uint8Array;
   view: DataView;
@@ -306,7 +306,7 @@ function writeAttr(w: Writer, table: AttrTable, name: string, def: AttrDef, v: u
   w.pad();
 }
 
-/** Header values of one netlink message. */
+/** NlHeader: header values of one netlink message. */
 export interface NlHeader {
   type: number;
   flags: number;
@@ -332,7 +332,7 @@ export function encodeMessage(hdr: NlHeader, schema: MessageSchema, header: Read
   return w.result();
 }
 
-/** One raw netlink message as read off the socket. */
+/** RawMessage: one raw netlink message as read off the socket. */
 export interface RawMessage {
   type: number;
   flags: number;
@@ -395,7 +395,7 @@ export function readStruct(s: StructSchema, buf: Uint8Array): Record<string, num
   return out;
 }
 
-/** Raw TLVs of one attribute block: type (flags masked off) and payload. */
+/** splitAttrs: raw TLVs of one attribute block: type (flags masked off) and payload. */
 export function splitAttrs(buf: Uint8Array): Array<{ type: number; payload: Uint8Array }> {
   const out: Array<{ type: number; payload: Uint8Array }> = [];
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);

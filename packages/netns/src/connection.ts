@@ -9,7 +9,7 @@ import { LE, splitMessages, type RawMessage } from './codec.js';
 import { NetlinkError, type NetlinkRequestInfo } from './errors.js';
 import { NLM_F, NLMSG, rtmTypeName } from './rtnl.js';
 
-/** How a request is sent. */
+/** RequestOptions: how a request is sent. */
 export interface RequestOptions {
   /** The API call, for errors (`links.add`). */
   operation?: string;

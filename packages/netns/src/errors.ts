@@ -12,7 +12,7 @@ export function errnoName(errno: number): string {
   return ERRNO_NAMES.get(errno) ?? `E${errno}`;
 }
 
-/** What was asked when a netlink request failed. */
+/** NetlinkRequestInfo: what was asked when a netlink request failed. */
 export interface NetlinkRequestInfo {
   /** The message type, e.g. 16. */
   type: number;

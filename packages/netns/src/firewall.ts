@@ -21,10 +21,10 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { NetworkError } from './errors.js';
 
-/** Runs a command with optional stdin; resolves stdout, rejects with stderr on a non-zero exit. */
+/** CommandRunner: runs a command with optional stdin; resolves stdout, rejects with stderr on a non-zero exit. */
 export type CommandRunner = (argv: string[], input?: string) => Promise<string>;
 
-/** The default {@link CommandRunner}: a child process, no shell. */
+/** runCommand: the default {@link CommandRunner}: a child process, no shell. */
 export const runCommand: CommandRunner = (argv, input) =>
   new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -37,7 +37,7 @@ export const runCommand: CommandRunner = (argv, input) =>
     child.stdin.end(input ?? '');
   });
 
-/** One published port as a DNAT rule. */
+/** PortRule: one published port as a DNAT rule. */
 export interface PortRule {
   /** Attachment id owning the rule. */
   id: string;
@@ -49,7 +49,7 @@ export interface PortRule {
   targetPort: number;
 }
 
-/** What a firewall backend needs to know about its network. */
+/** FirewallNetwork: what a firewall backend needs to know about its network. */
 export interface FirewallNetwork {
   name: string;
   bridge: string;
@@ -58,10 +58,10 @@ export interface FirewallNetwork {
   nat: boolean;
 }
 
-/** Which tool enforces the rules (`none`: no NAT and no DNAT; the userland proxy still serves loopback). */
+/** FirewallBackend: which tool enforces the rules (`none`: no NAT and no DNAT; the userland proxy still serves loopback). */
 export type FirewallBackend = 'nftables' | 'iptables' | 'none';
 
-/** A firewall backend for one network. */
+/** Firewall: a firewall backend for one network. */
 export interface Firewall {
   readonly backend: FirewallBackend;
   /** Where the rules live: the nft table (`inet stratum_NAME`) or the iptables chain prefix. */
@@ -109,7 +109,7 @@ function prefixOf(cidr: string): { addr: string; len: number } {
 
 const anyHost = (ip: string | undefined): boolean => ip === undefined || ip === '0.0.0.0' || ip === '';
 
-/** Firewall through nftables: one `inet` table per network, changed in JSON transactions. */
+/** NftablesFirewall: firewall through nftables: one `inet` table per network, changed in JSON transactions. */
 export class NftablesFirewall implements Firewall {
   readonly backend = 'nftables' as const;
   readonly location: string;
@@ -230,7 +230,7 @@ export class NftablesFirewall implements Firewall {
 }
 
 /**
- * Firewall through iptables (legacy or nft-backed): per-network chains in the nat table,
+ * IptablesFirewall: firewall through iptables (legacy or nft-backed): per-network chains in the nat table,
  * jumped to from PREROUTING/OUTPUT, and rules in POSTROUTING and FORWARD tagged with a comment.
  */
 export class IptablesFirewall implements Firewall {
@@ -331,7 +331,7 @@ export class IptablesFirewall implements Firewall {
   }
 }
 
-/** No firewall: no NAT, no DNAT (published ports answer only on loopback through the proxy). */
+/** NoFirewall: no firewall: no NAT, no DNAT (published ports answer only on loopback through the proxy). */
 export class NoFirewall implements Firewall {
   readonly backend = 'none' as const;
   readonly location = '';

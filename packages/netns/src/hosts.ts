@@ -4,13 +4,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseIP } from './ip.js';
 
-/** An extra /etc/hosts entry (`--add-host NAME:IP`). */
+/** HostEntry: an extra /etc/hosts entry (`--add-host NAME:IP`). */
 export interface HostEntry {
   host: string;
   ip: string;
 }
 
-/** Options of {@link generateHosts}. */
+/** HostsOptions: options of {@link generateHosts}. */
 export interface HostsOptions {
   /** The container's hostname (and domain name, appended as `host.domain`). */
   hostname?: string;
@@ -70,7 +70,7 @@ export function generateHosts(opts: HostsOptions = {}): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Options of {@link generateResolvConf}. */
+/** ResolvConfOptions: options of {@link generateResolvConf}. */
 export interface ResolvConfOptions {
   /** Nameservers to use (`--dns`); default: the host's, without loopback ones. */
   dns?: string[];
@@ -87,7 +87,7 @@ export interface ResolvConfOptions {
   ipv6?: boolean;
 }
 
-/** The parsed parts of a resolv.conf. */
+/** ResolvConf: the parsed parts of a resolv.conf. */
 export interface ResolvConf {
   nameservers: string[];
   search: string[];
@@ -124,9 +124,9 @@ function hostResolvConf(): string {
   return stubOnly && existsSync(upstream) ? readFileSync(upstream, 'utf8') : etc;
 }
 
-/** Docker's fallback when the host has no usable nameserver. */
+/** DEFAULT_DNS: Docker's fallback when the host has no usable nameserver. */
 export const DEFAULT_DNS = ['8.8.8.8', '8.8.4.4'];
-/** Docker's IPv6 fallback nameservers. */
+/** DEFAULT_DNS6: Docker's IPv6 fallback nameservers. */
 export const DEFAULT_DNS6 = ['2001:4860:4860::8888', '2001:4860:4860::8844'];
 
 /**

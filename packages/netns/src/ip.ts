@@ -3,7 +3,7 @@
  * in the canonical text form (`10.88.0.2`, `fd00::1`), `CIDR` strings like `10.88.0.2/16`.
  */
 
-/** An IPv4 or IPv6 address family as rtnetlink numbers it (AF_INET = 2, AF_INET6 = 10). */
+/** Family: an IPv4 or IPv6 address family as rtnetlink numbers it (AF_INET = 2, AF_INET6 = 10). */
 export type Family = 4 | 6;
 
 /** AF_INET / AF_INET6 values used on the wire. */

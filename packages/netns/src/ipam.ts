@@ -7,7 +7,7 @@ import { NetworkError } from './errors.js';
 import { bigIntToIP, broadcastOf, containsIP, formatIP, ipToBigInt, networkOf, parseIP, parsePrefix, sameIP, type IPPrefix } from './ip.js';
 import { readJson, withLock, writeJsonAtomic } from './state.js';
 
-/** One lease: the address and who holds it. */
+/** Lease: one lease: the address and who holds it. */
 export interface Lease {
   /** The address, without prefix. */
   ip: string;

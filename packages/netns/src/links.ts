@@ -8,10 +8,10 @@ import { parseMAC } from './ip.js';
 import { withNetnsFd, type NetnsRef } from './netns.js';
 import { IFF, LINK, MACVLAN_MODE, NLM_F, OPERSTATE, RTM } from './rtnl.js';
 
-/** A link argument: its name, its ifindex, or a {@link Link} as returned by `list`/`get`. */
+/** LinkRef: a link argument: its name, its ifindex, or a {@link Link} as returned by `list`/`get`. */
 export type LinkRef = string | number | { readonly index: number };
 
-/** Traffic counters of a link (IFLA_STATS64). */
+/** LinkStats: traffic counters of a link (IFLA_STATS64). */
 export interface LinkStats {
   rxPackets: number;
   txPackets: number;
@@ -23,7 +23,7 @@ export interface LinkStats {
   txDropped: number;
 }
 
-/** A network interface as the kernel reports it (`ip -d link show`). */
+/** Link: a network interface as the kernel reports it (`ip -d link show`). */
 export interface Link {
   index: number;
   name: string;
@@ -57,7 +57,7 @@ export interface Link {
   stats?: LinkStats;
 }
 
-/** Settings every new link can take. */
+/** LinkCommon: settings every new link can take. */
 export interface LinkCommon {
   /** Interface name (1-15 bytes, no `/` or whitespace). */
   name: string;
@@ -74,7 +74,7 @@ export interface LinkCommon {
 }
 
 /**
- * The far end of a veth pair. It is always created down: the kernel cannot open a veth end before
+ * VethPeer: the far end of a veth pair. It is always created down: the kernel cannot open a veth end before
  * both ends exist (ENOTCONN), so bring it up afterwards through a handle in its namespace.
  */
 export interface VethPeer {
@@ -85,7 +85,7 @@ export interface VethPeer {
   mtu?: number;
 }
 
-/** macvlan modes (`ip link add … type macvlan mode MODE`). */
+/** MacvlanMode: macvlan modes (`ip link add … type macvlan mode MODE`). */
 export type MacvlanMode = keyof typeof MACVLAN_MODE;
 
 /**
@@ -98,7 +98,7 @@ export type LinkSpec =
   | (LinkCommon & { kind: 'dummy' })
   | (LinkCommon & { kind: 'macvlan'; parent: LinkRef; mode?: MacvlanMode });
 
-/** Changes `links.set` applies in one request (`ip link set dev NAME …`). */
+/** LinkChanges: changes `links.set` applies in one request (`ip link set dev NAME …`). */
 export interface LinkChanges {
   up?: boolean;
   name?: string;
@@ -131,7 +131,7 @@ function checkMac(mac: unknown): string {
 }
 
 /**
- * The message builders, pure and exported for golden-byte tests: each returns the exact bytes
+ * linkMessages: the message builders, pure and exported for golden-byte tests: each returns the exact bytes
  * sent (seq 0; the connection stamps the sequence number). Link references must already be
  * resolved to ifindexes here, namespaces to fds.
  */

@@ -7,10 +7,10 @@ import { AF_INET, AF_INET6, formatIP, parseIP, type Family } from './ip.js';
 import type { LinkRef, Links } from './links.js';
 import { NEIGH, NLM_F, NUD, RTM } from './rtnl.js';
 
-/** Neighbour states (`nud STATE`). */
+/** NeighbourState: neighbour states (`nud STATE`). */
 export type NeighbourState = keyof typeof NUD;
 
-/** A neighbour entry to add (`ip neigh add IP lladdr MAC dev LINK nud STATE`). */
+/** NeighbourSpec: a neighbour entry to add (`ip neigh add IP lladdr MAC dev LINK nud STATE`). */
 export interface NeighbourSpec {
   link: LinkRef;
   ip: string;
@@ -19,7 +19,7 @@ export interface NeighbourSpec {
   state?: NeighbourState;
 }
 
-/** A neighbour entry as the kernel reports it. */
+/** Neighbour: a neighbour entry as the kernel reports it. */
 export interface Neighbour {
   /** ifindex. */
   index: number;
@@ -37,7 +37,7 @@ function stateBits(s: NeighbourState | undefined): number {
   return NUD[v];
 }
 
-/** Pure builders of the neighbour messages, exported for golden-byte tests. */
+/** neighbourMessages: pure builders of the neighbour messages, exported for golden-byte tests. */
 export const neighbourMessages = {
   /** RTM_NEWNEIGH: `ip neigh add` (`replace: true` → `ip neigh replace`). */
   add(index: number, spec: Omit<NeighbourSpec, 'link'>, opts: { replace?: boolean } = {}): Uint8Array {

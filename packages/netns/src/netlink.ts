@@ -5,7 +5,7 @@ import { Neighbours } from './neighbours.js';
 import { Netns, type NetnsRef } from './netns.js';
 import { Routes } from './routes.js';
 
-/** Options of {@link Netlink.open}. */
+/** NetlinkOptions: options of {@link Netlink.open}. */
 export interface NetlinkOptions {
   /**
    * The network namespace every request acts in: a {@link Netns}, an fd of a netns file, a name

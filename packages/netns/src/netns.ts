@@ -6,7 +6,7 @@ import { NetnsError } from './errors.js';
 /** NETNS_RUN_DIR: where named network namespaces are bind-mounted, as iproute2 does. */
 export const NETNS_RUN_DIR = '/run/netns';
 
-/** A network namespace argument: a {@link Netns}, an fd of a netns file, or a path to one. */
+/** NetnsRef: a network namespace argument: a {@link Netns}, an fd of a netns file, or a path to one. */
 export type NetnsRef = Netns | number | string;
 
 function checkName(name: unknown): string {

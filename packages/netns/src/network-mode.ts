@@ -7,7 +7,7 @@ import type { Attachment, AttachOptions, BridgeNetwork } from './bridge-network.
 import { Netlink } from './netlink.js';
 import { Netns } from './netns.js';
 
-/** Something that has a network namespace (a container, or a Netns itself). */
+/** HasNetns: something that has a network namespace (a container, or a Netns itself). */
 export type HasNetns = Netns | { readonly netns: Netns };
 
 /**
@@ -16,7 +16,7 @@ export type HasNetns = Netns | { readonly netns: Netns };
  */
 export type NetworkMode = 'bridge' | 'host' | 'none' | { bridge: BridgeNetwork } | { container: HasNetns };
 
-/** What {@link realizeNetworkMode} needs besides the mode. */
+/** RealizeOptions: what {@link realizeNetworkMode} needs besides the mode. */
 export interface RealizeOptions extends AttachOptions {
   /** The container's own new namespace (for `bridge` and `none`). */
   netns?: Netns;
@@ -24,7 +24,7 @@ export interface RealizeOptions extends AttachOptions {
   defaultNetwork?: BridgeNetwork;
 }
 
-/** A realized network mode: which namespace to run in, and how to undo the setup. */
+/** RealizedNetwork: a realized network mode: which namespace to run in, and how to undo the setup. */
 export interface RealizedNetwork extends AsyncDisposable {
   mode: 'bridge' | 'host' | 'none' | 'container';
   /** The namespace the container joins; `undefined` for `host` (stay in the host's). */

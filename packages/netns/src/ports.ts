@@ -3,7 +3,7 @@
  */
 import { parseIP } from './ip.js';
 
-/** A published port: container port `container` reachable on the host's `hostIp:host`. */
+/** PublishedPort: a published port: container port `container` reachable on the host's `hostIp:host`. */
 export interface PublishedPort {
   /** Host port. */
   host: number;
@@ -15,7 +15,7 @@ export interface PublishedPort {
   hostIp?: string;
 }
 
-/** A port as given: an object or Docker's `-p` text. */
+/** PortSpec: a port as given: an object or Docker's `-p` text. */
 export type PortSpec = PublishedPort | string;
 
 function port(s: string | number, what: string, input: unknown): number {

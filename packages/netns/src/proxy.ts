@@ -7,7 +7,7 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
-/** One proxied port. */
+/** ProxySpec: one proxied port. */
 export interface ProxySpec {
   protocol: 'tcp' | 'udp';
   /** Address to listen on (e.g. 127.0.0.1). */
@@ -19,7 +19,7 @@ export interface ProxySpec {
   udpIdleMs?: number;
 }
 
-/** A running proxy. `close()` stops listening and drops every relayed connection. */
+/** PortProxy: a running proxy. `close()` stops listening and drops every relayed connection. */
 export interface PortProxy extends AsyncDisposable {
   readonly spec: ProxySpec;
   close(): Promise<void>;

@@ -7,7 +7,7 @@ import { AF_INET, AF_INET6, formatIP, networkOf, parseIP, parsePrefix, type Fami
 import type { LinkRef, Links } from './links.js';
 import { NLM_F, ROUTE, RT_SCOPE, RT_TABLE, RTM, RTN, RTPROT } from './rtnl.js';
 
-/** A route to add or delete (`ip route add DST [via GW] [dev DEV] …`). */
+/** RouteSpec: a route to add or delete (`ip route add DST [via GW] [dev DEV] …`). */
 export interface RouteSpec {
   /** `default` or a prefix (`10.0.0.0/8`, `fd00::/64`). */
   dst: 'default' | string;
@@ -33,7 +33,7 @@ export interface RouteSpec {
   mtu?: number;
 }
 
-/** A route as the kernel reports it (`ip route show`). */
+/** Route: a route as the kernel reports it (`ip route show`). */
 export interface Route {
   family: Family;
   /** `default` or `prefix/len` (network address). */
@@ -64,7 +64,7 @@ function enumValue<T extends Record<string, number>>(table: T, v: string | undef
   return table[v]!;
 }
 
-/** Pure builders of the route messages, exported for golden-byte tests. `oif` is the resolved dev. */
+/** routeMessages: pure builders of the route messages, exported for golden-byte tests. `oif` is the resolved dev. */
 export const routeMessages = {
   /** RTM_NEWROUTE: `ip route add` (`replace: true` → `ip route replace`). */
   add(spec: RouteSpec, oif?: number, opts: { replace?: boolean } = {}): Uint8Array {

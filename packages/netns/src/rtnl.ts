@@ -5,10 +5,10 @@
  */
 import { defineAttrs, type AttrTable, type MessageSchema, type StructSchema } from './codec.js';
 
-/** Netlink control message types. */
+/** NLMSG: netlink control message types. */
 export const NLMSG = { NOOP: 1, ERROR: 2, DONE: 3, OVERRUN: 4 } as const;
 
-/** nlmsghdr flags (request side and ACK side). */
+/** NLM_F: nlmsghdr flags (request side and ACK side). */
 export const NLM_F = {
   REQUEST: 0x1,
   MULTI: 0x2,
@@ -31,7 +31,7 @@ export const NLM_F = {
   ACK_TLVS: 0x200,
 } as const;
 
-/** rtnetlink message types. */
+/** RTM: rtnetlink message types. */
 export const RTM = {
   NEWLINK: 16,
   DELLINK: 17,
@@ -55,7 +55,7 @@ export function rtmTypeName(type: number): string {
   return `type ${type}`;
 }
 
-/** Interface flags (linux/if.h). */
+/** IFF: interface flags (linux/if.h). */
 export const IFF = {
   UP: 0x1,
   BROADCAST: 0x2,
@@ -69,7 +69,7 @@ export const IFF = {
   DORMANT: 0x20000,
 } as const;
 
-/** IFA_F_* address flags. */
+/** IFA_F: IFA_F_* address flags. */
 export const IFA_F = {
   SECONDARY: 0x01,
   NODAD: 0x02,
@@ -83,13 +83,13 @@ export const IFA_F = {
   NOPREFIXROUTE: 0x200,
 } as const;
 
-/** Address / route scopes. */
+/** RT_SCOPE: address / route scopes. */
 export const RT_SCOPE = { universe: 0, site: 200, link: 253, host: 254, nowhere: 255 } as const;
-/** Route tables. */
+/** RT_TABLE: route tables. */
 export const RT_TABLE = { unspec: 0, default: 253, main: 254, local: 255 } as const;
-/** Route protocols (who installed it). */
+/** RTPROT: route protocols (who installed it). */
 export const RTPROT = { unspec: 0, redirect: 1, kernel: 2, boot: 3, static: 4, dhcp: 16 } as const;
-/** Route types. */
+/** RTN: route types. */
 export const RTN = {
   unspec: 0,
   unicast: 1,
@@ -103,7 +103,7 @@ export const RTN = {
   throw: 9,
   nat: 10,
 } as const;
-/** Neighbour states (NUD_*). */
+/** NUD: neighbour states (NUD_*). */
 export const NUD = {
   none: 0x00,
   incomplete: 0x01,
@@ -115,10 +115,10 @@ export const NUD = {
   noarp: 0x40,
   permanent: 0x80,
 } as const;
-/** MACVLAN modes. */
+/** MACVLAN_MODE: MACVLAN modes. */
 export const MACVLAN_MODE = { private: 1, vepa: 2, bridge: 4, passthru: 8, source: 16 } as const;
 
-/** struct ifinfomsg (16 bytes). */
+/** IFINFOMSG: struct ifinfomsg (16 bytes). */
 export const IFINFOMSG: StructSchema = {
   name: 'ifinfomsg',
   fields: [
@@ -131,7 +131,7 @@ export const IFINFOMSG: StructSchema = {
   ],
 };
 
-/** struct ifaddrmsg (8 bytes). */
+/** IFADDRMSG: struct ifaddrmsg (8 bytes). */
 export const IFADDRMSG: StructSchema = {
   name: 'ifaddrmsg',
   fields: [
@@ -143,7 +143,7 @@ export const IFADDRMSG: StructSchema = {
   ],
 };
 
-/** struct rtmsg (12 bytes). */
+/** RTMSG: struct rtmsg (12 bytes). */
 export const RTMSG: StructSchema = {
   name: 'rtmsg',
   fields: [
@@ -159,7 +159,7 @@ export const RTMSG: StructSchema = {
   ],
 };
 
-/** struct ndmsg (12 bytes). */
+/** NDMSG: struct ndmsg (12 bytes). */
 export const NDMSG: StructSchema = {
   name: 'ndmsg',
   fields: [
@@ -173,7 +173,7 @@ export const NDMSG: StructSchema = {
   ],
 };
 
-/** IFLA_BR_* (bridge options inside IFLA_INFO_DATA). */
+/** IFLA_BR: IFLA_BR_* (bridge options inside IFLA_INFO_DATA). */
 export const IFLA_BR: AttrTable = defineAttrs('IFLA_BR', {
   forwardDelay: [1, 'u32'],
   helloTime: [2, 'u32'],
@@ -189,7 +189,7 @@ export const IFLA_BR: AttrTable = defineAttrs('IFLA_BR', {
   vlanDefaultPvid: [39, 'u16'],
 });
 
-/** IFLA_MACVLAN_* */
+/** IFLA_MACVLAN: IFLA_MACVLAN_* */
 export const IFLA_MACVLAN: AttrTable = defineAttrs('IFLA_MACVLAN', {
   mode: [1, 'u32'],
   flags: [2, 'u16'],
@@ -202,7 +202,7 @@ const NO_DATA: AttrTable = defineAttrs('IFLA_INFO_DATA', {});
 // eslint-disable-next-line prefer-const
 let LINK_SCHEMA: MessageSchema;
 
-/** VETH_INFO_* : the peer is an ifinfomsg followed by IFLA attributes. */
+/** VETH_INFO: VETH_INFO_* : the peer is an ifinfomsg followed by IFLA attributes. */
 export const VETH_INFO: AttrTable = {
   name: 'VETH_INFO',
   attrs: {
@@ -212,7 +212,7 @@ export const VETH_INFO: AttrTable = {
   },
 };
 
-/** The IFLA_INFO_DATA table for a link kind. */
+/** infoDataTable: the IFLA_INFO_DATA table for a link kind. */
 export function infoDataTable(kind: unknown): AttrTable | undefined {
   switch (kind) {
     case 'veth':
@@ -229,14 +229,14 @@ export function infoDataTable(kind: unknown): AttrTable | undefined {
   }
 }
 
-/** IFLA_INFO_* (inside IFLA_LINKINFO). */
+/** IFLA_INFO: IFLA_INFO_* (inside IFLA_LINKINFO). */
 export const IFLA_INFO: AttrTable = defineAttrs('IFLA_INFO', {
   kind: [1, 'chars'],
   data: [2, { union: (s) => infoDataTable(s.kind) }],
   slaveKind: [4, 'chars'],
 });
 
-/** IFLA_* link attributes. */
+/** IFLA: IFLA_* link attributes. */
 export const IFLA: AttrTable = defineAttrs('IFLA', {
   address: [1, 'mac'],
   broadcast: [2, 'mac'],
@@ -270,10 +270,10 @@ export const IFLA: AttrTable = defineAttrs('IFLA', {
 });
 
 LINK_SCHEMA = { header: IFINFOMSG, attrs: IFLA };
-/** RTM_{NEW,DEL,GET,SET}LINK: ifinfomsg + IFLA_*. */
+/** LINK: RTM_{NEW,DEL,GET,SET}LINK: ifinfomsg + IFLA_*. */
 export const LINK: MessageSchema = LINK_SCHEMA;
 
-/** IFA_* address attributes. */
+/** IFA: IFA_* address attributes. */
 export const IFA: AttrTable = defineAttrs('IFA', {
   // IFA_LOCAL first, as iproute2 sends them.
   local: [2, 'ip'],
@@ -286,10 +286,10 @@ export const IFA: AttrTable = defineAttrs('IFA', {
   rtPriority: [9, 'u32'],
   proto: [11, 'u8'],
 });
-/** RTM_{NEW,DEL,GET}ADDR: ifaddrmsg + IFA_*. */
+/** ADDR: RTM_{NEW,DEL,GET}ADDR: ifaddrmsg + IFA_*. */
 export const ADDR: MessageSchema = { header: IFADDRMSG, attrs: IFA };
 
-/** RTAX_* route metrics (inside RTA_METRICS). */
+/** RTAX: RTAX_* route metrics (inside RTA_METRICS). */
 export const RTAX: AttrTable = defineAttrs('RTAX', {
   lock: [1, 'u32'],
   mtu: [2, 'u32'],
@@ -300,7 +300,7 @@ export const RTAX: AttrTable = defineAttrs('RTAX', {
   initcwnd: [11, 'u32'],
 });
 
-/** RTA_* route attributes. */
+/** RTA: RTA_* route attributes. */
 export const RTA: AttrTable = defineAttrs('RTA', {
   dst: [1, 'ip'],
   src: [2, 'ip'],
@@ -315,10 +315,10 @@ export const RTA: AttrTable = defineAttrs('RTA', {
   pref: [20, 'u8'],
   expires: [23, 'u32'],
 });
-/** RTM_{NEW,DEL,GET}ROUTE: rtmsg + RTA_*. */
+/** ROUTE: RTM_{NEW,DEL,GET}ROUTE: rtmsg + RTA_*. */
 export const ROUTE: MessageSchema = { header: RTMSG, attrs: RTA };
 
-/** NDA_* neighbour attributes. */
+/** NDA: NDA_* neighbour attributes. */
 export const NDA: AttrTable = defineAttrs('NDA', {
   dst: [1, 'ip'],
   lladdr: [2, 'mac'],
@@ -329,10 +329,10 @@ export const NDA: AttrTable = defineAttrs('NDA', {
   master: [9, 'u32'],
   protocol: [12, 'u8'],
 });
-/** RTM_{NEW,DEL,GET}NEIGH: ndmsg + NDA_*. */
+/** NEIGH: RTM_{NEW,DEL,GET}NEIGH: ndmsg + NDA_*. */
 export const NEIGH: MessageSchema = { header: NDMSG, attrs: NDA };
 
-/** NLMSGERR_ATTR_* : the extended ACK attributes after a struct nlmsgerr. */
+/** NLMSGERR_ATTR: NLMSGERR_ATTR_* : the extended ACK attributes after a struct nlmsgerr. */
 export const NLMSGERR_ATTR: AttrTable = defineAttrs('NLMSGERR_ATTR', {
   msg: [1, 'string'],
   offset: [2, 'u32'],
@@ -341,5 +341,5 @@ export const NLMSGERR_ATTR: AttrTable = defineAttrs('NLMSGERR_ATTR', {
   missNest: [6, 'u32'],
 });
 
-/** Operational states (IF_OPER_*) by number. */
+/** OPERSTATE: operational states (IF_OPER_*) by number. */
 export const OPERSTATE = ['unknown', 'notpresent', 'down', 'lowerlayerdown', 'testing', 'dormant', 'up'] as const;
