@@ -286,7 +286,12 @@ export class BridgeNetwork implements AsyncDisposable {
     await this.#fw.setup(live.flatMap((a) => this.#rules(a)));
     for (const a of live) {
       this.#attachments.set(a.id, a);
-      await this.#startProxies(a);
+      try {
+        await this.#startProxies(a);
+      } catch (e) {
+        // Another live process that attached the endpoint still serves its loopback ports.
+        if ((e as { code?: string }).code !== 'EADDRINUSE') throw e;
+      }
     }
   }
 

@@ -390,7 +390,10 @@ export class Links {
     if (changes.name !== undefined && typeof t === 'string') t = await this.index(t);
     const r: { masterIndex?: number; netnsFd?: number } = {};
     if (changes.master !== undefined && changes.master !== null) r.masterIndex = await this.index(changes.master);
-    const send = (): Promise<unknown> => this.#conn.request(linkMessages.set(t, changes, r), { operation: 'links.set', subject: String(t) });
+    // A move to another namespace waits for an RCU grace period inside the kernel (~18 ms):
+    // send it from the thread pool so that the event loop keeps running.
+    const slow = changes.netns !== undefined;
+    const send = (): Promise<unknown> => this.#conn.request(linkMessages.set(t, changes, r), { operation: 'links.set', subject: String(t), slow });
     if (changes.netns !== undefined) {
       await withNetnsFd(changes.netns, (fd) => {
         r.netnsFd = fd;
@@ -434,6 +437,8 @@ export class Links {
   /**
    * setNetns moves a link into another namespace, like `ip link set dev NAME netns NS`. The link
    * arrives down and without addresses; address it through a {@link Netlink} opened in `netns`.
+   * The kernel waits for an RCU grace period here (~18 ms), so the request goes from the thread
+   * pool; creating a veth peer directly in its namespace (`peer: { netns }`) avoids the wait.
    */
   async setNetns(ref: LinkRef, netns: NetnsRef): Promise<void> {
     await this.set(ref, { netns });
