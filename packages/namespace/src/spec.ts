@@ -340,6 +340,21 @@ export function prepareSpec(spec: SpawnSpec, extra: { enterRoot?: string } = {})
   if (!Array.isArray(spec.mounts ?? [])) throw new TypeError('spawn: mounts must be an array');
   if (!Array.isArray(spec.devices ?? [])) throw new TypeError('spawn: devices must be an array');
   const mounts = (spec.mounts ?? []).map((m, i) => wireMount(m, i));
+  if (userMaps) {
+    // `runc spec --rootless`: a uid=/gid= filesystem option (devpts' gid=5 for tty) naming an id
+    // the new user namespace does not map makes the mount fail with EINVAL; drop it.
+    const mapped = (maps: IdMapping[], id: number): boolean => maps.some((m) => id >= m.containerID && id < m.containerID + m.size);
+    for (const m of mounts) {
+      if (!m.data) continue;
+      m.data = m.data
+        .split(',')
+        .filter((o) => {
+          const id = /^(uid|gid)=(\d+)$/.exec(o);
+          return !id || mapped(id[1] === 'uid' ? userMaps!.uidMap : userMaps!.gidMap, Number(id[2]));
+        })
+        .join(',');
+    }
+  }
   const devTmpfs = mounts.some((m) => m.target.replace(/\/+$/, '') === '/dev' && m.fstype === 'tmpfs');
   const devices = (spec.devices ?? (devTmpfs ? DEFAULT_DEVICES : [])).map((d, i) => wireDevice(d, i));
   const symlinks = spec.devices === undefined && devTmpfs ? DEFAULT_DEV_SYMLINKS.map((l) => ({ ...l })) : [];
