@@ -1,1 +1,13 @@
-export {};
+export { RegistryClient, nextLink, type RegistryClientOptions, type ManifestResult, type ListOptions, type ReferrersOptions } from './client.js';
+export { RegistryError, isTemporaryStatus, redactUrl, type RegistryErrorDetail, type RegistryErrorOptions } from './errors.js';
+export { type RateLimit, parseRateLimit, parseRetryAfter } from './rate-limit.js';
+export { type Credentials, type AuthProvider, type AuthOption, normalizeRegistryKey } from './auth/credentials.js';
+export { dockerConfigAuth, CredentialHelperError, type DockerConfigAuthOptions } from './auth/docker-config.js';
+export { parseChallenges, type Challenge } from './auth/challenge.js';
+export { type RetryPolicy, backoffDelay } from './http/retry.js';
+export { type PullOptions, type PullResult } from './pull.js';
+export { type PushOptions, type PushResult } from './push.js';
+export { type PullStore } from './store.js';
+export { type ProgressEvent, type ProgressCallback, type BlobState } from './progress.js';
+export { UnsupportedCompressionError, originOf, type RemoteOrigin } from './remote.js';
+export { DigestMismatchError } from '@stratum/oci';

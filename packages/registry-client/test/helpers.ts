@@ -1,0 +1,55 @@
+/** Test helpers of @stratum/registry-client: in-memory images and indexes, stream utilities. */
+import { Readable } from 'node:stream';
+import { MediaType, digestBytes, indexFromParts, type Image, type ImageIndex, type Platform } from '@stratum/oci';
+import { memoryImage, memoryLayer, randomImage, randomTree, tarOf } from '@stratum/testing';
+
+export { memoryImage, memoryLayer, randomImage };
+
+/** collect reads a stream whole. */
+export async function collect(stream: AsyncIterable<Uint8Array> | Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.from(c as Uint8Array));
+  return Buffer.concat(chunks);
+}
+
+/** platformImage: a small random image whose config says `platform`. */
+export async function platformImage(seed: number, platform: Platform): Promise<Image> {
+  const layer = memoryLayer(await tarOf(randomTree({ seed, files: 5 })));
+  return memoryImage([layer], { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}) });
+}
+
+/** memoryIndex: an OCI index over in-memory images, each with its platform. */
+export async function memoryIndex(entries: { image: Image; platform: Platform }[]): Promise<ImageIndex> {
+  const manifests = [];
+  for (const e of entries) manifests.push({ mediaType: await e.image.mediaType(), digest: await e.image.digest(), size: await e.image.size(), platform: e.platform });
+  const raw = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests }));
+  const byDigest = new Map(await Promise.all(entries.map(async (e) => [await e.image.digest(), e.image] as const)));
+  return indexFromParts({ rawManifest: raw, mediaType: MediaType.OciIndex, digest: digestBytes(raw), image: (d) => byDigest.get(d.digest)! });
+}
+
+/** bigLayerImage: an image with one uncompressed layer of `size` pseudo-random bytes, streamed, never held whole. */
+export function streamedBlob(size: number, seed = 7): () => Readable {
+  return () => {
+    let x = seed >>> 0 || 1;
+    let left = size;
+    return new Readable({
+      read() {
+        const n = Math.min(left, 256 * 1024);
+        if (n === 0) {
+          this.push(null);
+          return;
+        }
+        const b = Buffer.allocUnsafe(n);
+        for (let i = 0; i + 4 <= n; i += 4) {
+          x ^= x << 13;
+          x ^= x >>> 17;
+          x ^= x << 5;
+          b.writeUInt32LE(x >>> 0, i);
+        }
+        for (let i = n - (n % 4); i < n; i++) b[i] = i & 0xff;
+        left -= n;
+        this.push(b);
+      },
+    });
+  };
+}
