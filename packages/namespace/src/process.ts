@@ -1,10 +1,27 @@
 import { spawn as cpSpawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { ReadStream } from 'node:tty';
 import { ErrnoError, initHelperPath, pidfdOpen, pidfdSendSignal, type Fd } from '@stratum/native';
 import { NamespaceHandle } from './handle.js';
 import { signalNumber, type NamespaceKind } from './spec.js';
+
+/** The pids whose parent is `pid` (from /proc/PID/stat, readable by anyone). */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (name.charCodeAt(0) > 57) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ', 2);
+      if (Number(rest[1]) === pid) out.push(Number(name));
+    } catch {
+      // raced with exit
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
 
 /** How a process ended: an exit code, or the signal that killed it (like child_process's 'exit'). */
 export interface ExitStatus {
@@ -17,6 +34,8 @@ export interface ProcessInit {
   child: ChildProcess;
   pid: number;
   forks: boolean;
+  /** The helper stays as init (init: true). */
+  init: boolean;
   exited: Promise<ExitStatus>;
   tty?: { stream: ReadStream; fd: number };
   signal?: AbortSignal;
@@ -44,6 +63,7 @@ export class Process implements AsyncDisposable {
   readonly stderr: Readable | null;
   readonly #child: ChildProcess;
   readonly #forks: boolean;
+  readonly #init: boolean;
   readonly #exited: Promise<ExitStatus>;
   readonly #tty?: { stream: ReadStream; fd: number };
   #status?: ExitStatus;
@@ -54,6 +74,7 @@ export class Process implements AsyncDisposable {
     this.#child = init.child;
     this.pid = init.pid;
     this.#forks = init.forks;
+    this.#init = init.init;
     if (init.tty) this.#tty = init.tty;
     if (init.forks) {
       // A pidfd names the program even if its pid is reused after it is reaped.
@@ -126,7 +147,22 @@ export class Process implements AsyncDisposable {
    */
   namespace(kind: NamespaceKind): NamespaceHandle {
     if (this.#status) throw new Error(`Process ${this.pid} has exited; its namespaces are gone`);
-    return NamespaceHandle.open({ pid: this.pid }, kind);
+    try {
+      return NamespaceHandle.open({ pid: this.pid }, kind);
+    } catch (e) {
+      // The init (init: true) is not dumpable, so that the container cannot reach the helper's
+      // binary through /proc/1/exe (CVE-2019-5736); without CAP_SYS_PTRACE its /proc/PID/ns is
+      // closed to us too. Its program lives in the same namespaces and is readable.
+      if (!this.#init || (e as NodeJS.ErrnoException).code !== 'EACCES') throw e;
+      for (const child of childPids(this.pid)) {
+        try {
+          return NamespaceHandle.open({ pid: child }, kind);
+        } catch {
+          // try the next
+        }
+      }
+      throw e;
+    }
   }
 
   /**

@@ -6,7 +6,7 @@ import { initHelperPath } from '@stratum/native';
 import { SpawnError } from './errors.js';
 import { writeIdMaps } from './idmap.js';
 import { Process, type ExitStatus } from './process.js';
-import { MAP_OK, MessageReader, encodeSpec } from './protocol.js';
+import { FLAG, MAP_OK, MessageReader, encodeSpec } from './protocol.js';
 import { prepareSpec, type PreparedSpec, type SpawnSpec } from './spec.js';
 
 /**
@@ -101,7 +101,7 @@ export async function start(prepared: PreparedSpec, signal?: AbortSignal): Promi
       cleanupAbort();
       let tty: { stream: ReadStream; fd: number } | undefined;
       if (ptmx !== undefined) tty = { stream: new ReadStream(ptmx), fd: ptmx };
-      const init: ConstructorParameters<typeof Process>[0] = { child, pid, forks: prepared.forks, exited };
+      const init: ConstructorParameters<typeof Process>[0] = { child, pid, forks: prepared.forks, init: (prepared.wire.flags & FLAG.INIT) !== 0, exited };
       if (tty) init.tty = tty;
       if (signal) init.signal = signal;
       resolve(new Process(init));

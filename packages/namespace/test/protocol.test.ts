@@ -80,7 +80,9 @@ describe('wire protocol', () => {
     const mounts = d.mounts as Array<Record<string, unknown>>;
     expect(mounts).toHaveLength(DEFAULT_MOUNTS.length + 1);
     expect(mounts[0]).toEqual({ flags: MS.NOSUID | MS.NOEXEC | MS.NODEV, propagation: 0, mflags: 0, source: 'proc', target: '/proc', fstype: 'proc', data: '' });
-    expect(mounts[2]!.data).toBe('newinstance,ptmxmode=0666,mode=0620,gid=5');
+    // devpts' gid=5 is dropped: the new user namespace does not map gid 5 (runc spec --rootless).
+    expect(mounts[2]!.data).toBe('newinstance,ptmxmode=0666,mode=0620');
+    expect(prepareSpec({ argv: ['x'], namespaces: { mount: true }, mounts: DEFAULT_MOUNTS }).wire.mounts[2]!.data).toBe('newinstance,ptmxmode=0666,mode=0620,gid=5');
     expect(mounts.at(-1)).toEqual({
       flags: MS.BIND | MS.REC | MS.RDONLY,
       propagation: MS.SLAVE | MS.REC,

@@ -90,6 +90,17 @@ describe('rootless: spawn as an unprivileged user', () => {
     expect(r.stdout).toBe('0\nrootless-box\n/bin/sh -c echo ready; read x \n');
   });
 
+  it('init: true as PID 1, and namespace() of its (non-dumpable) init still opens', async (ctx) => {
+    guard(ctx, 'root', 'native', 'unprivileged-userns', 'tool:setpriv', 'tool:useradd');
+    using t = tempDir('rootless-init');
+    const rootfs = busyboxRootfs(join(t.dir, 'rootfs'));
+    execFileSync('chown', ['-R', `${ids!.uid}:${ids!.gid}`, rootfs]);
+    const r = asUser(rootfs, 'init');
+    expect(r.error).toBeUndefined();
+    expect(r.status).toEqual({ code: 0, signal: null });
+    expect(r.link).toBe(`net:[${String(r.inode)}]`);
+  });
+
   it('without a user namespace, or mapping ids it does not own, the caller gets EPERM naming the step', async (ctx) => {
     guard(ctx, 'root', 'native', 'unprivileged-userns', 'tool:setpriv', 'tool:useradd');
     using t = tempDir('rootless-errors');

@@ -223,6 +223,21 @@ describe('spawn in new namespaces', () => {
     expect(existsSync(join(t.dir, 'nowhere'))).toBe(false);
   });
 
+  it('no helper descriptor reaches the program, and the init is closed to the container (CVE-2024-21626, CVE-2019-5736)', async (ctx) => {
+    guard(ctx, 'root', 'native');
+    using t = tempDir('fds');
+    const rootfs = busyboxRootfs(join(t.dir, 'rootfs'));
+    const r = await run(
+      container(rootfs, ['/bin/sh', '-c', 'echo $(ls /proc/$$/fd); readlink /proc/1/exe || echo exe-denied; readlink /proc/1/fd/0 || echo fd-denied; readlink /proc/$$/cwd'], {
+        init: true,
+        capabilities: DOCKER_DEFAULT_CAPABILITIES,
+      }),
+    );
+    // stdin, stdout, stderr, and the fd ls opened on the directory it lists.
+    expect(r.stdout.split('\n')[0]).toMatch(/^0 1 2( \d+)?$/);
+    expect(r.stdout).toContain('exe-denied\nfd-denied\n/\n');
+  });
+
   it('stdio: pipes both ways, separate stderr, files and inherited fds', async (ctx) => {
     guard(ctx, 'root', 'native');
     {
