@@ -1,4 +1,4 @@
-import type { Digest } from '@stratum/oci';
+import { DigestMismatchError, type Digest } from '@stratum/oci';
 import { RegistryError } from './errors.js';
 import { discard } from './http/body.js';
 import { Backoff, type ResolvedRetryPolicy, wait } from './http/retry.js';
@@ -87,11 +87,9 @@ export async function* blobChunks(transport: Transport, retry: ResolvedRetryPoli
       skip = offset; // the whole blob again: drop what was already produced
       if (declared !== undefined) {
         if (total !== undefined && declared !== total) {
+          // The registry announces other bytes than the descriptor: refused before reading them.
           discard(res.body);
-          throw new RegistryError(200, 'GET', res.url, {
-            errors: [{ code: 'SIZE_INVALID', message: `the registry declares ${declared} bytes for ${loc.digest}, the descriptor ${total}` }],
-            temporary: false,
-          });
+          throw new DigestMismatchError({ digest: loc.digest, size: total }, { size: declared });
         }
         total ??= declared;
       }

@@ -20,7 +20,7 @@ export class BodyTooLargeError extends Error {
  */
 export async function readLimited(body: Readable, limit: number, declaredLength?: number): Promise<Buffer> {
   if (declaredLength !== undefined && declaredLength > limit) {
-    body.destroy();
+    drop(body);
     throw new BodyTooLargeError(limit, declaredLength);
   }
   const chunks: Buffer[] = [];
@@ -29,7 +29,7 @@ export async function readLimited(body: Readable, limit: number, declaredLength?
     const c = chunk as Buffer;
     total += c.byteLength;
     if (total > limit) {
-      body.destroy();
+      drop(body);
       throw new BodyTooLargeError(limit);
     }
     chunks.push(c);
@@ -47,4 +47,10 @@ export function discard(body: Readable | undefined): void {
     body.resume();
     body.on('error', () => {});
   }
+}
+
+/** drop destroys a body (closing its connection), swallowing the abort error it then emits. */
+export function drop(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
 }
