@@ -53,3 +53,31 @@ export function streamedBlob(size: number, seed = 7): () => Readable {
     });
   };
 }
+
+/** writeLayout writes images (and an index's children) into an OCI image layout directory, tagged, for peer tools. */
+export async function writeLayout(dir: string, entries: { source: Image | ImageIndex; tag: string }[]): Promise<void> {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+  const put = async (digest: string, bytes: Uint8Array): Promise<void> => {
+    await writeFile(join(dir, 'blobs', 'sha256', digest.slice('sha256:'.length)), bytes);
+  };
+  const writeImage = async (image: Image): Promise<void> => {
+    await put(await image.digest(), await image.rawManifest());
+    await put(await image.configDigest(), await image.rawConfig());
+    for (const l of await image.layers()) await put(await l.digest(), await collect(await l.compressed()));
+  };
+  const manifests = [];
+  for (const e of entries) {
+    const s = e.source;
+    if ('manifests' in s) {
+      for (const d of await s.manifests()) await writeImage(await s.image(d));
+      await put(await s.digest(), await s.rawManifest());
+    } else {
+      await writeImage(s);
+    }
+    manifests.push({ mediaType: await s.mediaType(), digest: await s.digest(), size: await s.size(), annotations: { 'org.opencontainers.image.ref.name': e.tag } });
+  }
+  await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests }));
+}
