@@ -102,4 +102,35 @@ describe('interop with skopeo', () => {
     // arm/v8 runs v7 images: the nearest older variant is picked.
     expect(await (await c.image(`${reg!.host}/sk/multi:1`, { platform: 'linux/arm/v8' })).digest()).toBe(await arm.digest());
   });
+
+  it('Docker v2.2 manifests and manifest lists written by skopeo (--format v2s2) read the same', async (ctx) => {
+    guard(ctx, 'tool:skopeo', 'tool:docker-registry');
+    const amd = await platformImage(65, { os: 'linux', architecture: 'amd64' });
+    const arm64 = await platformImage(66, { os: 'linux', architecture: 'arm64', variant: 'v8' });
+    const index = await memoryIndex([
+      { image: amd, platform: { os: 'linux', architecture: 'amd64' } },
+      { image: arm64, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+    ]);
+    const layout = join(dir, 'docker-format');
+    await writeLayout(layout, [{ source: index, tag: 'idx' }, { source: amd, tag: 'one' }]);
+    await skopeo('copy', '--format', 'v2s2', '--dest-tls-verify=false', '--dest-creds', 'alice:pw', `oci:${layout}:one`, `docker://${reg!.host}/v2s2/app:one`);
+    await skopeo('copy', '--all', '--format', 'v2s2', '--dest-tls-verify=false', '--dest-creds', 'alice:pw', `oci:${layout}:idx`, `docker://${reg!.host}/v2s2/app:list`);
+    await using c = client();
+    const one = await c.image(`${reg!.host}/v2s2/app:one`);
+    expect(await one.mediaType()).toBe(MediaType.DockerManifest);
+    expect(await one.configDigest()).toBe(await amd.configDigest()); // the config bytes are kept
+    const [layer] = await one.layers();
+    expect(await layer!.diffID()).toBe(await (await amd.layers())[0]!.diffID());
+    expect(digestBytes(await collect(await layer!.uncompressed()))).toBe(await layer!.diffID());
+    const list = await c.getManifest(`${reg!.host}/v2s2/app:list`);
+    expect(list.descriptor.mediaType).toBe(MediaType.DockerManifestList);
+    const picked = await c.image(`${reg!.host}/v2s2/app:list`, { platform: 'linux/arm64/v8' });
+    expect(await picked.mediaType()).toBe(MediaType.DockerManifest);
+    expect(await picked.configDigest()).toBe(await arm64.configDigest());
+    // And back: our push of what we read keeps every digest (a Docker list and its manifests).
+    const remoteIndex = await c.index(`${reg!.host}/v2s2/app:list`);
+    const pushed = await c.push(remoteIndex, `${reg!.host}/v2s2/copy:list`);
+    expect(pushed.descriptor.digest).toBe(list.descriptor.digest);
+    expect(pushed.descriptor.mediaType).toBe(MediaType.DockerManifestList);
+  });
 });
