@@ -1,4 +1,4 @@
-/** Linux capability names, in kernel bit order (capabilities(7), include/uapi/linux/capability.h). */
+/** CAPABILITY_NAMES: the Linux capability names, in kernel bit order (capabilities(7), include/uapi/linux/capability.h). */
 export const CAPABILITY_NAMES = [
   'CAP_CHOWN',
   'CAP_DAC_OVERRIDE',
@@ -43,7 +43,7 @@ export const CAPABILITY_NAMES = [
   'CAP_CHECKPOINT_RESTORE',
 ] as const;
 
-/** A capability name such as 'CAP_NET_ADMIN'. */
+/** Capability: a capability name such as 'CAP_NET_ADMIN'. */
 export type Capability = (typeof CAPABILITY_NAMES)[number];
 
 /**
@@ -69,7 +69,7 @@ export const DOCKER_DEFAULT_CAPABILITIES: readonly Capability[] = Object.freeze(
   'CAP_AUDIT_WRITE',
 ] as const);
 
-/** The five capability sets of a process (capabilities(7)); each omitted set is empty. */
+/** CapabilitySets: the five capability sets of a process (capabilities(7)); each omitted set is empty. */
 export interface CapabilitySets {
   bounding?: readonly string[];
   effective?: readonly string[];

@@ -5,7 +5,7 @@ import type { Process } from './process.js';
 import { DEFAULT_PATH, NAMESPACE_KINDS, NS_PROC_NAME, prepareSpec, type NamespaceKind, type NamespacesSpec, type SpawnSpec } from './spec.js';
 import { start } from './spawn.js';
 
-/** What {@link enter} runs: a {@link SpawnSpec} without the parts that create a container. */
+/** EnterSpec: what {@link enter} runs: a {@link SpawnSpec} without the parts that create a container. */
 export interface EnterSpec
   extends Omit<
     SpawnSpec,

@@ -1,7 +1,7 @@
 import { getSystemErrorMap } from 'node:util';
 import { StratumError } from '@stratum/oci';
 
-/** What the helper (or Node, for the id maps) reports about a failed setup step. */
+/** SpawnErrorInit: what the helper (or Node, for the id maps) reports about a failed setup step. */
 export interface SpawnErrorInit {
   /** The setup stage: 'mount', 'pivot-root', 'exec', 'id-map', 'setns' … */
   step: string;

@@ -2,7 +2,7 @@ import { MS } from '@stratum/native';
 import { MOUNT_FLAG, type WireDevice, type WireMount } from './protocol.js';
 
 /**
- * A mount to make in the new mount namespace before pivot_root, in the OCI runtime-spec shape
+ * MountSpec: a mount to make in the new mount namespace before pivot_root, in the OCI runtime-spec shape
  * (`config.json` "mounts"): `destination` inside the rootfs, `type` ('proc', 'tmpfs', 'sysfs',
  * 'devpts', 'mqueue', 'bind' …), `source`, and mount(8)-style `options` ('ro', 'nosuid',
  * 'rbind', 'rslave', 'mode=755' …; what is not a flag goes to the filesystem as data).
@@ -14,7 +14,7 @@ export interface MountSpec {
   options?: readonly string[];
 }
 
-/** A device node to create (mknod) under the rootfs, or bind from the host when mknod is refused (rootless). */
+/** DeviceSpec: a device node to create (mknod) under the rootfs, or bind from the host when mknod is refused (rootless). */
 export interface DeviceSpec {
   path: string;
   /** 'c' character, 'b' block, 'p' fifo. */
@@ -52,7 +52,7 @@ export const DEFAULT_DEVICES: readonly DeviceSpec[] = Object.freeze([
   { path: '/dev/tty', type: 'c', major: 5, minor: 0 },
 ] as DeviceSpec[]);
 
-/** The /dev symlinks made with the default devices. */
+/** DEFAULT_DEV_SYMLINKS: the /dev symlinks made with the default devices (fd, stdin, stdout, stderr, ptmx). */
 export const DEFAULT_DEV_SYMLINKS: ReadonlyArray<{ target: string; link: string }> = Object.freeze([
   { target: '/proc/self/fd', link: '/dev/fd' },
   { target: '/proc/self/fd/0', link: '/dev/stdin' },
@@ -120,7 +120,7 @@ const PROPAGATION_OPTIONS: Record<string, number> = {
   runbindable: MS.UNBINDABLE | MS.REC,
 };
 
-/** The root propagation modes (`rootfsPropagation`), always recursive. */
+/** Propagation: the root propagation modes (`rootfsPropagation`), always recursive. */
 export type Propagation = 'private' | 'slave' | 'shared' | 'unbindable';
 
 /** propagationFlags maps 'slave' to MS_SLAVE|MS_REC etc. */

@@ -23,13 +23,13 @@ function childPids(pid: number): number[] {
   return out.sort((a, b) => a - b);
 }
 
-/** How a process ended: an exit code, or the signal that killed it (like child_process's 'exit'). */
+/** ExitStatus: how a process ended: an exit code, or the signal that killed it (like child_process's 'exit'). */
 export interface ExitStatus {
   code: number | null;
   signal: NodeJS.Signals | null;
 }
 
-/** @internal What spawn() hands to the Process it builds. */
+/** ProcessInit: what spawn() hands to the Process it builds (internal). @internal */
 export interface ProcessInit {
   child: ChildProcess;
   pid: number;

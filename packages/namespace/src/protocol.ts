@@ -8,10 +8,14 @@
  * Messages, helper → Node on fd 3: { u32 type, u32 length, payload }.
  */
 
+/** MAGIC: the first word of a spec ("STRI"). */
 export const MAGIC = 0x49525453;
+/** VERSION: the protocol version; the helper refuses another. */
 export const VERSION = 1;
+/** MAX_SPEC: the largest spec the helper reads (1 MiB). */
 export const MAX_SPEC = 1 << 20;
 
+/** TAG: the field tags of a spec. */
 export const TAG = {
   ARG: 1,
   ENV: 2,
@@ -41,16 +45,19 @@ export const TAG = {
   ENTER_ROOT: 26,
 } as const;
 
+/** FLAG: the bits of the FLAGS field. */
 export const FLAG = { INIT: 1, NO_NEW_PRIVS: 2, TTY: 4, NO_PIVOT: 8, NO_OPENAT2: 16, SETSID: 32 } as const;
 
+/** MOUNT_FLAG: the helper's own flags of a MOUNT field. */
 export const MOUNT_FLAG = { FILE_TARGET: 1, RECURSIVE_RO: 2, REMOUNT: 4 } as const;
 
+/** MSG: the message types the helper sends. */
 export const MSG = { ERROR: 1, MAP_REQUEST: 2, EXEC_OK: 3, EXIT: 4 } as const;
 
-/** The byte Node answers a MAP_REQUEST with once the maps are written. */
+/** MAP_OK: the byte Node answers a MAP_REQUEST with once the maps are written. */
 export const MAP_OK = 0x41;
 
-/** Setup stages by number, as SpawnError.step names them. */
+/** STAGES: the setup stages by number, as SpawnError.step names them. */
 export const STAGES: Record<number, string> = {
   1: 'spec',
   2: 'pdeathsig',
@@ -86,7 +93,7 @@ export const STAGES: Record<number, string> = {
   32: 'enter',
 };
 
-/** A mount as the helper takes it: mount(2) arguments plus follow-up changes. */
+/** WireMount: a mount as the helper takes it: mount(2) arguments plus follow-up changes. */
 export interface WireMount {
   flags: number;
   propagation: number;
@@ -97,6 +104,7 @@ export interface WireMount {
   data: string;
 }
 
+/** WireDevice: a device node as the helper takes it (mode includes the S_IF* type). */
 export interface WireDevice {
   mode: number;
   major: number;
@@ -106,7 +114,7 @@ export interface WireDevice {
   path: string;
 }
 
-/** Everything the helper needs, already validated and reduced to numbers and strings. */
+/** WireSpec: everything the helper needs, already validated and reduced to numbers and strings. */
 export interface WireSpec {
   argv: string[];
   env: string[];
@@ -300,7 +308,7 @@ export function encodeSpec(s: WireSpec): Buffer {
   return out;
 }
 
-/** One message from the helper. */
+/** HelperMessage: one message from the helper. */
 export type HelperMessage =
   | { type: 'error'; stage: string; errno: number; syscall: string; path?: string }
   | { type: 'map-request'; pid: number }

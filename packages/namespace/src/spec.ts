@@ -14,10 +14,10 @@ import {
 } from './mounts.js';
 import { FLAG, type WireSpec } from './protocol.js';
 
-/** The namespace kinds, by their `/proc/PID/ns` meaning. */
+/** NamespaceKind: the namespace kinds, by their `/proc/PID/ns` meaning. */
 export type NamespaceKind = 'pid' | 'mount' | 'uts' | 'ipc' | 'net' | 'user' | 'cgroup' | 'time';
 
-/** The file name of each kind under /proc/PID/ns. */
+/** NS_PROC_NAME: the file name of each kind under /proc/PID/ns ('mount' is 'mnt'). */
 export const NS_PROC_NAME: Readonly<Record<NamespaceKind, string>> = Object.freeze({
   pid: 'pid',
   mount: 'mnt',
@@ -45,29 +45,30 @@ export function cloneFlag(kind: NamespaceKind): number {
   return CLONE_OF[kind];
 }
 
+/** NAMESPACE_KINDS: every kind, in the order {@link enter} joins them (user first). */
 export const NAMESPACE_KINDS: readonly NamespaceKind[] = Object.freeze(Object.keys(CLONE_OF) as NamespaceKind[]);
 
 /**
- * An existing namespace to join: a path (`/run/netns/NAME`, `/proc/123/ns/net`), anything with a
+ * NamespaceRef: an existing namespace to join: a path (`/run/netns/NAME`, `/proc/123/ns/net`), anything with a
  * `path` (a {@link NamespaceHandle}, a netns handle), or anything with a `pid` (a {@link Process},
  * `{ pid: 123 }`: that process's namespace of the kind asked).
  */
 export type NamespaceRef = string | { readonly path: string; readonly kind?: string } | { readonly pid: number };
 
-/** One line of /proc/PID/uid_map: `size` ids from `containerID` map to `hostID`. */
+/** IdMapping: one line of /proc/PID/uid_map: `size` ids from `containerID` map to `hostID`. */
 export interface IdMapping {
   containerID: number;
   hostID: number;
   size: number;
 }
 
-/** A new user namespace; omitted maps map 0 to the caller's uid/gid (one id: `unshare -r`). */
+/** UserNamespaceOptions: a new user namespace; omitted maps map 0 to the caller's uid/gid (one id: `unshare -r`). */
 export interface UserNamespaceOptions {
   uidMap?: readonly IdMapping[];
   gidMap?: readonly IdMapping[];
 }
 
-/** Which namespaces the process gets: `true` = a new one, a {@link NamespaceRef} = join that one, omitted = the caller's. */
+/** NamespacesSpec: which namespaces the process gets: `true` = a new one, a {@link NamespaceRef} = join that one, omitted = the caller's. */
 export interface NamespacesSpec {
   pid?: boolean | NamespaceRef;
   mount?: boolean | NamespaceRef;
@@ -81,24 +82,28 @@ export interface NamespacesSpec {
   user?: boolean | UserNamespaceOptions | NamespaceRef;
 }
 
-/** One stdio slot: a Node stream ('pipe'), the caller's own, /dev/null, an fd number, or a file (opened for reading on stdin, appending otherwise). */
+/** StdioItem: one stdio slot: a Node stream ('pipe'), the caller's own, /dev/null, an fd number, or a file (opened for reading on stdin, appending otherwise). */
 export type StdioItem = 'pipe' | 'inherit' | 'ignore' | number | { file: string; flags?: string; mode?: number };
 
-/** A pseudo-terminal as stdin/stdout/stderr (`docker run -t`); `Process.stdout` reads it and `Process.stdin` writes it. */
+/** TtyOptions: a pseudo-terminal as stdin/stdout/stderr (`docker run -t`); `Process.stdout` reads it and `Process.stdin` writes it. */
 export interface TtyOptions {
   tty: true;
   rows?: number;
   cols?: number;
 }
 
-/** An rlimit, as in OCI's `process.rlimits`: `{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 4096 }`. */
+/** RlimitSpec: an rlimit, as in OCI's `process.rlimits`: `{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 4096 }`. */
 export interface RlimitSpec {
   type: string;
   soft: number | bigint | 'unlimited';
   hard: number | bigint | 'unlimited';
 }
 
-/** The process to start and the namespaces, root and credentials it gets. */
+/**
+ * SpawnSpec: the process to start and the namespaces, root, mounts and credentials it gets (the
+ * process part and most of the linux part of an OCI runtime config.json). Everything is
+ * optional but argv; what is omitted is inherited from the caller, like child_process.
+ */
 export interface SpawnSpec {
   /** Program and arguments; argv[0] without a slash is looked up in the spec's PATH inside the new root. */
   argv: readonly string[];
@@ -151,7 +156,7 @@ export interface SpawnSpec {
   setsid?: boolean;
 }
 
-/** A normalized spec: what goes to the helper, plus what Node itself does. */
+/** PreparedSpec: a normalized spec: what goes to the helper, plus what Node itself does. */
 export interface PreparedSpec {
   wire: WireSpec;
   stdio: StdioItem[] | TtyOptions;
@@ -161,7 +166,7 @@ export interface PreparedSpec {
   forks: boolean;
 }
 
-/** The PATH a program gets in a new root when the spec gives no env (Docker's default). */
+/** DEFAULT_PATH: the PATH a program gets in a new root when the spec gives no env (Docker's default). */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 const RLIMITS: Record<string, number> = {
