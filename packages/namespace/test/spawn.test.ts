@@ -258,6 +258,16 @@ describe('spawn in new namespaces', () => {
     expect(p.stdout).toBeNull();
     expect(await p.wait()).toEqual({ code: 0, signal: null });
     expect(readFileSync(output, 'utf8')).toBe('first\nfrom a file\n');
+    // A descriptor of the caller's, passed as is.
+    const { openSync, closeSync } = await import('node:fs');
+    const fd = openSync(join(t.dir, 'fd-out'), 'w');
+    try {
+      await using q = await spawn({ argv: ['echo', 'via fd'], stdio: ['ignore', fd, 'ignore'] });
+      expect(await q.wait()).toEqual({ code: 0, signal: null });
+    } finally {
+      closeSync(fd);
+    }
+    expect(readFileSync(join(t.dir, 'fd-out'), 'utf8')).toBe('via fd\n');
   });
 
   it('a pseudo-terminal as stdio, with resize', async (ctx) => {
