@@ -1,8 +1,8 @@
-import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { DigestMismatchError, digestAlgorithm, digestHex, type Digest } from '@stratum/oci';
+import { DigestMismatchError, createDigester, digestAlgorithm, digestHex, type Digest } from '@stratum/oci';
 import { type BlobLocation, blobChunks } from './download.js';
 import type { ResolvedRetryPolicy } from './http/retry.js';
 import type { Transport } from './http/transport.js';
@@ -68,6 +68,12 @@ export interface PullBlobOptions {
   transport: Transport;
   retry: ResolvedRetryPolicy;
   store: PullStore;
+  /**
+   * The store's OCI image layout directory, when the store is one (its root holds
+   * `oci-layout`): the blob is then written once, into `<partialDir>`, and renamed into
+   * `blobs/<alg>/<hex>` after verification — what the image-layout spec defines as adding a blob.
+   */
+  layoutDir: string | undefined;
   /** Directory for partial downloads (resume across processes); undefined: no partial file. */
   partialDir: string | undefined;
   signal?: AbortSignal | undefined;
@@ -76,64 +82,163 @@ export interface PullBlobOptions {
   onResume?: (bytes: number) => void;
   /** Called with each chunk's length as it arrives. */
   onBytes?: (n: number) => void;
-  /** Called when every byte arrived and the store is verifying/committing. */
+  /** Called when every byte arrived and the blob is being verified/committed. */
   onVerifying?: () => void;
 }
 
+/** Groups chunks into batches of about `size` bytes, for fewer, larger writes. */
+async function* batches(source: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer[]> {
+  let batch: Buffer[] = [];
+  let length = 0;
+  for await (const c of source) {
+    batch.push(c);
+    length += c.byteLength;
+    if (length >= size) {
+      yield batch;
+      batch = [];
+      length = 0;
+    }
+  }
+  if (length > 0) yield batch;
+}
+
+const batchSize = 1024 * 1024;
+
 /**
- * pullBlob copies one blob from a registry into a store through `store.blobs.put` (which
- * verifies digest and size before the blob becomes visible). Bytes also go to a partial file
- * `<partialDir>/partial-<alg>-<hex>.<pid>`, so that a later pull — in this process or another,
- * after a crash or an abort — replays them and continues with `Range` instead of starting over.
- * A partial that turns out corrupt (digest mismatch) is deleted and the blob downloaded once
- * more from scratch. The partial file is removed once the blob is in the store.
+ * pullBlob copies one blob from a registry into a store, resumable across processes: the bytes
+ * go to `<partialDir>/partial-<alg>-<hex>.<pid>` as they arrive, so that a later pull — after a
+ * crash, a kill or an abort — re-hashes what is there and continues with `Range` instead of
+ * starting over. A partial that turns out corrupt (digest mismatch) is deleted and the blob
+ * downloaded once more from byte 0.
+ *
+ * Into an OCI-layout store the verified partial file itself becomes the blob (fsync, rename
+ * into `blobs/<alg>/<hex>`, fsync the directory): one write, one hash. Any other store gets the
+ * bytes through `store.blobs.put` (which verifies), with the partial file written beside.
+ * Either way nothing is visible under the digest until every byte is verified.
  */
 export async function pullBlob(loc: BlobLocation, o: PullBlobOptions): Promise<void> {
   for (let attempt = 0; ; attempt++) {
-    let partial: { path: string; bytes: number } | undefined;
-    let fh: FileHandle | undefined;
-    if (o.partialDir !== undefined) {
-      partial = await adoptPartial(o.partialDir, loc.digest, loc.size);
-      fh = await open(partial.path, partial.bytes > 0 ? 'a' : 'w');
-    }
-    const resumed = partial?.bytes ?? 0;
-    if (resumed > 0) o.onResume?.(resumed);
-    let pending: Promise<unknown> = Promise.resolve();
-    let writeFailed = false;
-    const source = async function* (): AsyncGenerator<Buffer> {
-      if (partial && resumed > 0) {
-        for await (const c of createReadStream(partial.path, { start: 0, end: resumed - 1, highWaterMark: 1024 * 1024 })) yield c as Buffer;
-      }
-      for await (const c of blobChunks(o.transport, o.retry, loc, { offset: resumed, signal: o.signal })) {
-        if (fh && !writeFailed) {
-          // Keep at most one write in flight: the file trails the stream by one chunk.
-          await pending;
-          pending = fh.write(c).catch(() => {
-            writeFailed = true; // a full disk for the partial must not fail the pull itself
-          });
-        }
-        o.onBytes?.(c.byteLength);
-        yield c;
-      }
-      await pending;
-      o.onVerifying?.();
-    };
     try {
-      await o.store.blobs.put(Readable.from(source(), { objectMode: false, highWaterMark: 1024 * 1024 }), { digest: loc.digest, ...(loc.size !== undefined ? { size: loc.size } : {}), mediaType: o.mediaType });
+      if (o.layoutDir !== undefined && o.partialDir !== undefined) await intoLayout(loc, o, o.layoutDir, o.partialDir);
+      else await throughPut(loc, o);
+      return;
     } catch (err) {
-      await pending.catch(() => {});
-      await fh?.close().catch(() => {});
-      if (err instanceof DigestMismatchError || (err as { code?: string })?.code === 'DIGEST_MISMATCH') {
-        if (partial) await unlink(partial.path).catch(() => {});
-        // A corrupt partial from an earlier attempt: once more, from byte 0.
-        if (resumed > 0 && attempt === 0) continue;
-      }
       if (o.signal?.aborted) throw o.signal.reason ?? err;
-      throw err;
+      // A corrupt partial from an earlier attempt: once more, from byte 0 (it was deleted).
+      if (err instanceof ResumedMismatch && attempt === 0) continue;
+      throw err instanceof ResumedMismatch ? err.mismatch : err;
     }
+  }
+}
+
+/** A digest mismatch of a blob that started from a partial file (which is now deleted). */
+class ResumedMismatch extends Error {
+  constructor(readonly mismatch: DigestMismatchError) {
+    super(mismatch.message);
+  }
+}
+
+async function intoLayout(loc: BlobLocation, o: PullBlobOptions, layoutDir: string, partialDir: string): Promise<void> {
+  const partial = await adoptPartial(partialDir, loc.digest, loc.size);
+  const resumed = partial.bytes;
+  const hasher = createDigester(digestAlgorithm(loc.digest));
+  let fh: FileHandle | undefined = await open(partial.path, resumed > 0 ? 'r+' : 'w');
+  let pending: Promise<unknown> = Promise.resolve();
+  try {
+    if (resumed > 0) {
+      o.onResume?.(resumed);
+      // Re-hash what an earlier attempt left; the download continues after it.
+      for await (const c of createReadStream(partial.path, { start: 0, end: resumed - 1, highWaterMark: batchSize })) hasher.update(c as Buffer);
+    }
+    let position = resumed;
+    for await (const batch of batches(blobChunks(o.transport, o.retry, loc, { offset: resumed, signal: o.signal }), batchSize)) {
+      let n = 0;
+      for (const c of batch) {
+        hasher.update(c);
+        n += c.byteLength;
+      }
+      // One write in flight while the next batch arrives and is hashed.
+      await pending;
+      pending = fh.writev(batch, position);
+      position += n;
+      o.onBytes?.(n);
+    }
+    await pending;
+    o.onVerifying?.();
+    const digest = hasher.digest();
+    if (digest !== loc.digest || (loc.size !== undefined && hasher.size !== loc.size)) {
+      await fh.close();
+      fh = undefined;
+      await unlink(partial.path).catch(() => {});
+      const mismatch = new DigestMismatchError({ digest: loc.digest, ...(loc.size !== undefined ? { size: loc.size } : {}) }, { digest, size: hasher.size });
+      throw resumed > 0 ? new ResumedMismatch(mismatch) : mismatch;
+    }
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
+    const dir = join(layoutDir, 'blobs', digestAlgorithm(loc.digest));
+    await mkdir(dir, { recursive: true });
+    await rename(partial.path, join(dir, digestHex(loc.digest)));
+    const d = await open(dir, 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  } finally {
     await pending.catch(() => {});
     await fh?.close().catch(() => {});
-    if (partial) await unlink(partial.path).catch(() => {});
-    return;
   }
+}
+
+async function throughPut(loc: BlobLocation, o: PullBlobOptions): Promise<void> {
+  let partial: { path: string; bytes: number } | undefined;
+  let fh: FileHandle | undefined;
+  if (o.partialDir !== undefined) {
+    partial = await adoptPartial(o.partialDir, loc.digest, loc.size);
+    fh = await open(partial.path, partial.bytes > 0 ? 'r+' : 'w');
+  }
+  const resumed = partial?.bytes ?? 0;
+  if (resumed > 0) o.onResume?.(resumed);
+  let pending: Promise<unknown> = Promise.resolve();
+  let writeFailed = false;
+  const source = async function* (): AsyncGenerator<Buffer> {
+    if (partial && resumed > 0) {
+      for await (const c of createReadStream(partial.path, { start: 0, end: resumed - 1, highWaterMark: batchSize })) yield c as Buffer;
+    }
+    let position = resumed;
+    for await (const batch of batches(blobChunks(o.transport, o.retry, loc, { offset: resumed, signal: o.signal }), batchSize)) {
+      let n = 0;
+      for (const c of batch) n += c.byteLength;
+      if (fh && !writeFailed) {
+        await pending;
+        pending = fh.writev(batch, position).catch(() => {
+          writeFailed = true; // a full disk for the partial must not fail the pull itself
+        });
+        position += n;
+      }
+      o.onBytes?.(n);
+      yield* batch;
+    }
+    await pending;
+    o.onVerifying?.();
+  };
+  try {
+    await o.store.blobs.put(Readable.from(source(), { objectMode: false, highWaterMark: batchSize }), {
+      digest: loc.digest,
+      ...(loc.size !== undefined ? { size: loc.size } : {}),
+      mediaType: o.mediaType,
+    });
+  } catch (err) {
+    await pending.catch(() => {});
+    await fh?.close().catch(() => {});
+    if (err instanceof DigestMismatchError || (err as { code?: string })?.code === 'DIGEST_MISMATCH') {
+      if (partial) await unlink(partial.path).catch(() => {});
+      if (resumed > 0) throw new ResumedMismatch(err as DigestMismatchError);
+    }
+    throw err;
+  }
+  await pending.catch(() => {});
+  await fh?.close().catch(() => {});
+  if (partial) await unlink(partial.path).catch(() => {});
 }

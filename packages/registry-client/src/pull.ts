@@ -1,3 +1,4 @@
+import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -76,6 +77,8 @@ export async function pullImage(ctx: ClientContext, ref: Reference, opts: PullOp
   const wanted = opts.platform === undefined ? hostPlatform() : typeof opts.platform === 'string' ? parsePlatform(opts.platform) : opts.platform;
   const root = storeRoot(store);
   const partialDir = opts.partialDir === false ? undefined : (opts.partialDir ?? (root !== undefined ? join(root, 'tmp') : undefined));
+  // The one-write path renames the partial file into the layout: only with the default partial dir, on the same file system.
+  const layoutDir = root !== undefined && opts.partialDir === undefined && (await isLayout(root)) ? root : undefined;
 
   const top = await fetchManifest(ctx, ref, signal);
   let m: RemoteManifest = top;
@@ -148,6 +151,7 @@ export async function pullImage(ctx: ClientContext, ref: Reference, opts: PullOp
             transport: ctx.transport,
             retry: ctx.retry,
             store,
+            layoutDir,
             partialDir,
             signal: s,
             mediaType: d.mediaType,
@@ -190,4 +194,14 @@ export async function pullImage(ctx: ClientContext, ref: Reference, opts: PullOp
     skipped,
     bytes,
   };
+}
+
+/** isLayout: the directory is an OCI image layout (it has the `oci-layout` file). */
+async function isLayout(dir: string): Promise<boolean> {
+  try {
+    await access(join(dir, 'oci-layout'));
+    return true;
+  } catch {
+    return false;
+  }
 }
