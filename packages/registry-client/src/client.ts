@@ -43,8 +43,8 @@ export interface RegistryClientOptions {
   /** `User-Agent` header (default `stratum-registry-client/0.1 node/<version>`). */
   userAgent?: string;
   /**
-   * Proxy URL for all but loopback hosts; default: `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` from
-   * the environment; `false`: none.
+   * Proxy URL used for every request (tunnelled with CONNECT). Default: `HTTPS_PROXY` /
+   * `HTTP_PROXY` / `NO_PROXY` from the environment, never for loopback hosts; `false`: none.
    */
   proxy?: string | false;
   /**

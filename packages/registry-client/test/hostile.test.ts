@@ -397,3 +397,102 @@ describe('mirrors', () => {
     void Readable;
   });
 });
+
+describe('more protocol paths', () => {
+  it('resolve falls back to GET when HEAD lacks the digest', async (ctx) => {
+    guard(ctx, 'tool:docker-registry');
+    fault.reset();
+    fault.on('HEAD', '/v2/h/app/manifests/1', respond.proxy({ headers: { 'docker-content-digest': undefined } }));
+    await using c = client();
+    expect(await c.resolve(ref('h/app:1'))).toEqual({ mediaType: MediaType.OciManifest, digest: await img.digest(), size: await img.size() });
+    expect(fault.requests.map((r) => r.method)).toEqual(['HEAD', 'GET']);
+  });
+
+  it('the referrers API is used when the registry has it, filtered by artifactType', async (ctx) => {
+    guard(ctx, 'tool:docker-registry');
+    fault.reset();
+    const subject = await img.digest();
+    const a = { mediaType: MediaType.OciManifest, digest: digestBytes('a'), size: 1, artifactType: 'application/vnd.example.sig' };
+    const b = { mediaType: MediaType.OciManifest, digest: digestBytes('b'), size: 2, artifactType: 'application/vnd.example.sbom' };
+    fault.on('GET', `/v2/h/app/referrers/${subject}`, (req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': MediaType.OciIndex }).end(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [a, b] }));
+    });
+    fault.on('GET', `/v2/h/app/referrers/${subject}?artifactType=${encodeURIComponent(b.artifactType)}`, (req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': MediaType.OciIndex, 'oci-filters-applied': 'artifactType' }).end(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [b] }));
+    });
+    await using c = client();
+    expect(await c.referrers(ref(`h/app@${subject}`))).toEqual([a, b]);
+    expect(await c.referrers(ref('h/app:1'), { artifactType: b.artifactType })).toEqual([b]);
+    expect(fault.requests.some((r) => r.url.includes('/manifests/sha256-'))).toBe(false);
+  });
+
+  it('a token the registry stops accepting is refreshed once', async (ctx) => {
+    guard(ctx, 'tool:docker-registry');
+    await using tokReg = await startRegistry({ token: { users: [{ username: 'alice', password: 'pw' }] } });
+    await using front = await startFaultServer({ upstream: tokReg.url });
+    await using c = new RegistryClient({ insecure: [front.host], retry: fast, auth: { [front.host]: { username: 'alice', password: 'pw' } } });
+    await c.push(img, `${front.host}/t/app:1`);
+    const before = tokReg.tokenServer!.requests.length;
+    // The registry revokes: the next request with the cached token gets 401 and a challenge.
+    front.on(
+      'GET',
+      '/v2/t/app/manifests/1',
+      (req, res, ctx2) => {
+        expect(req.headers.authorization).toMatch(/^Bearer /);
+        return ctx2.proxy({ status: 401, headers: { 'www-authenticate': `Bearer realm="${tokReg.tokenServer!.realm}",service="x",scope="repository:t/app:pull",error="invalid_token"` } });
+      },
+      { times: 1 },
+    );
+    const m = await c.getManifest(`${front.host}/t/app:1`);
+    expect(m.descriptor.digest).toBe(await img.digest());
+    expect(tokReg.tokenServer!.requests.length).toBeGreaterThan(before);
+  });
+
+  it('an explicit proxy carries every request (CONNECT tunnel)', async (ctx) => {
+    guard(ctx, 'tool:docker-registry');
+    const { createServer } = await import('node:http');
+    const { connect } = await import('node:net');
+    const tunnels: string[] = [];
+    const proxy = createServer((_req, res) => res.writeHead(405).end());
+    proxy.on('connect', (req, socket, head) => {
+      tunnels.push(String(req.url));
+      const [h, p] = String(req.url).split(':');
+      const up = connect(Number(p), h!, () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        up.write(head);
+        up.pipe(socket);
+        socket.pipe(up);
+      });
+      up.on('error', () => socket.destroy());
+      socket.on('error', () => up.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const port = (proxy.address() as { port: number }).port;
+      await using c = new RegistryClient({ insecure: [reg!.host], proxy: `http://127.0.0.1:${port}`, retry: fast });
+      expect((await c.resolve(`${reg!.host}/h/app:1`)).digest).toBe(await img.digest());
+      expect(tunnels).toContain(reg!.host);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((r) => proxy.close(r));
+    }
+  });
+
+  it('an abort stops a push: no manifest is put', async (ctx) => {
+    guard(ctx, 'tool:docker-registry');
+    fault.reset();
+    // Uploads stall: the push can only end by the abort.
+    fault.on('PUT', /\/blobs\/uploads\//, (req) => {
+      req.resume();
+    });
+    await using c = client();
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('push cancelled')), 300);
+    const fresh = await randomImage({ seed: 41, layers: 2 });
+    await expect(c.push(fresh, ref('h/aborted:1'), { signal: ac.signal })).rejects.toThrow('push cancelled');
+    expect(fault.requests.some((r) => r.method === 'PUT' && r.url.includes('/manifests/'))).toBe(false);
+    await expect(c.resolve(`${reg!.host}/h/aborted:1`)).rejects.toMatchObject({ status: 404 });
+  });
+});

@@ -171,7 +171,9 @@ export class Transport {
 
   #dispatcher(url: URL): Dispatcher {
     const unverified = this.isInsecure(url.host);
-    if (this.#proxied && !isLoopback(url.host)) return unverified ? this.#proxiedUnverified! : this.#proxied;
+    // Proxies from the environment skip loopback (as Go's ProxyFromEnvironment does); one
+    // given explicitly is used for every host.
+    if (this.#proxied && (typeof this.#o.proxy === 'string' || !isLoopback(url.host))) return unverified ? this.#proxiedUnverified! : this.#proxied;
     return unverified ? this.#unverified : this.#verified;
   }
 
