@@ -1,5 +1,6 @@
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import {
+  DigestMismatchError,
   DigestingStream,
   MediaType,
   Reference,
@@ -38,6 +39,12 @@ export interface PushOptions {
   mountFrom?: string[];
   /** Upload in `PATCH` chunks of this many bytes instead of one `PUT` (default: the client's `chunkSize`). */
   chunkSize?: number;
+  /**
+   * Hash every blob on its way out and fail with {@link DigestMismatchError} when a source's
+   * bytes do not match its descriptor (default false: sizes are always checked, and the
+   * registry verifies digests itself, answering `DIGEST_INVALID`).
+   */
+  verify?: boolean;
 }
 
 /** PushResult: what `push` wrote. */
@@ -53,13 +60,30 @@ export function isImageIndex(x: Image | ImageIndex): x is ImageIndex {
   return typeof (x as ImageIndex).manifests === 'function' && typeof (x as ImageIndex).imageFor === 'function';
 }
 
+/**
+ * Counter passes bytes through, reporting the running count, and enforces the descriptor's size:
+ * a byte more, or fewer at the end, fails with {@link DigestMismatchError} before the request
+ * body could complete.
+ */
 class Counter extends Transform {
-  constructor(private readonly onBytes: (n: number) => void) {
+  #n = 0;
+  constructor(
+    private readonly expected: { digest: Digest; size: number },
+    private readonly onBytes: (n: number) => void,
+  ) {
     super({ highWaterMark: 1024 * 1024 });
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.onBytes(chunk.byteLength);
+    this.#n += chunk.byteLength;
+    if (this.#n > this.expected.size) {
+      cb(new DigestMismatchError({ ...this.expected }, { size: this.#n }));
+      return;
+    }
+    this.onBytes(this.#n);
     cb(null, chunk);
+  }
+  override _flush(cb: TransformCallback): void {
+    cb(this.#n === this.expected.size ? null : new DigestMismatchError({ ...this.expected }, { size: this.#n }));
   }
 }
 
@@ -265,28 +289,23 @@ export class Pusher {
 
   async #upload(location: string, desc: Descriptor, open: Opener, scopes: string[], signal: AbortSignal, progress: (n: number) => void): Promise<void> {
     const { transport } = this.#ctx;
-    let sent = 0;
-    // Bytes leave only verified: a source that does not check its own digest gets checked here,
-    // so a lying layer fails with DigestMismatchError before the registry could commit it.
-    const verified = async (): Promise<Readable> => {
+    // The registry verifies every blob against the digest it is PUT under (the spec says it
+    // must), so bytes are only counted here, as skopeo does; `verify: true` hashes them too, so
+    // a lying source fails with DigestMismatchError before the registry sees the last byte.
+    const chunked = this.#chunkSize !== undefined && desc.size > this.#chunkSize;
+    const opened = async (): Promise<Readable> => {
       const src = await open({ signal });
-      return src instanceof DigestingStream ? src : verifyStream(src, { digest: desc.digest, size: desc.size });
-    };
-    const counted = async (): Promise<Readable> => {
-      sent = 0;
-      const src = await verified();
-      const c = new Counter((n) => {
-        sent += n;
-        progress(sent);
-      });
-      src.on('error', (e) => c.destroy(e));
-      return src.pipe(c);
+      const checked = this.#opts.verify && !(src instanceof DigestingStream) ? verifyStream(src, { digest: desc.digest, size: desc.size }) : src;
+      // Chunked uploads report after each PATCH the registry accepted; monolithic ones as bytes leave.
+      const c = new Counter({ digest: desc.digest, size: desc.size }, chunked ? () => {} : progress);
+      checked.on('error', (e) => c.destroy(e));
+      return checked.pipe(c);
     };
     let finalUrl = location;
-    if (this.#chunkSize !== undefined && desc.size > this.#chunkSize) {
+    if (chunked) {
       let offset = 0;
-      const src = await verified();
-      for await (const chunk of rechunk(src, this.#chunkSize)) {
+      const src = await opened();
+      for await (const chunk of rechunk(src, this.#chunkSize!)) {
         const res = await transport.send({
           registry: this.#target.registry,
           repository: this.#repo,
@@ -329,7 +348,7 @@ export class Pusher {
       method: 'PUT',
       url: withQuery(finalUrl, 'digest', desc.digest),
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(desc.size) },
-      body: counted,
+      body: opened,
       scopes,
       expect: [201, 204],
       signal,

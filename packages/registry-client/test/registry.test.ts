@@ -186,19 +186,26 @@ for (const v of variants) {
       expect(await client.referrers(`${reg!.host}/rt/app:1`)).toEqual([]);
     });
 
-    it('a layer whose bytes do not match its descriptor is refused before the registry commits it', async (ctx) => {
+    it('a layer whose bytes do not match its descriptor is refused and nothing is tagged', async (ctx) => {
       guard(ctx, 'tool:docker-registry');
       await using client = v.client(reg!, { retry: { maxAttempts: 1 } });
       const img = await testImage(6);
       const layers = await img.layers();
       const real = layers[0]!;
       const size = await real.size();
-      for (const bytes of [Buffer.from('not the layer'), Buffer.alloc(size, 1)]) {
-        const lying: Image = { ...img, layers: async () => [{ ...real, compressed: async () => Readable.from([bytes]) }, ...layers.slice(1)] };
-        const err = await client.push(lying, `${reg!.host}/bad/app:1`).catch((e: unknown) => e);
-        expect(err).toBeInstanceOf(DigestMismatchError);
-        expect((err as DigestMismatchError).expected).toEqual({ digest: await real.digest(), size });
-      }
+      const lying = (bytes: Buffer): Image => ({ ...img, layers: async () => [{ ...real, compressed: async () => Readable.from([bytes]) }, ...layers.slice(1)] });
+      // Another size: refused by the client before the body completes.
+      const short = await client.push(lying(Buffer.from('not the layer')), `${reg!.host}/bad/app:1`).catch((e: unknown) => e);
+      expect(short).toBeInstanceOf(DigestMismatchError);
+      expect((short as DigestMismatchError).expected).toEqual({ digest: await real.digest(), size });
+      // The same size, other bytes: the registry verifies the digest and refuses the blob.
+      const same = (await client.push(lying(Buffer.alloc(size, 1)), `${reg!.host}/bad/app:1`).catch((e: unknown) => e)) as RegistryError;
+      expect(same).toBeInstanceOf(RegistryError);
+      expect([same.status, same.ociCode, same.method]).toEqual([400, 'DIGEST_INVALID', 'PUT']);
+      // With verify: true the client hashes and refuses it itself.
+      const verified = await client.push(lying(Buffer.alloc(size, 1)), `${reg!.host}/bad/app:1`, { verify: true }).catch((e: unknown) => e);
+      expect(verified).toBeInstanceOf(DigestMismatchError);
+      expect((verified as DigestMismatchError).actual.digest).toBe(digestBytes(Buffer.alloc(size, 1)));
       expect(await client.statBlob(`${reg!.host}/bad/app`, await real.digest())).toBeUndefined();
       expect((await client.tags(`${reg!.host}/bad/app`).catch((e: RegistryError) => e.ociCode))).toBe('NAME_UNKNOWN');
     });
