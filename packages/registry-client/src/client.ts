@@ -242,7 +242,7 @@ export class RegistryClient {
   }
 
   /**
-   * blobExists tells whether a registry repository holds a blob (`HEAD`), and its size.
+   * statBlob tells whether a registry repository holds a blob (`HEAD`), and its size.
    * Read-only; `undefined` when absent.
    */
   async statBlob(repository: string | Reference, digest: Digest | string, opts: { signal?: AbortSignal } = {}): Promise<{ size: number | undefined } | undefined> {
