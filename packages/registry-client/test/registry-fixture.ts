@@ -276,7 +276,24 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<Running
     const config = join(dir, 'config.yml');
     writeFileSync(config, `${lines.join('\n')}\n`);
     let log = '';
-    child = spawn(registryBin, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OTEL_TRACES_EXPORTER: 'none' } });
+    // A watchdog shell owns the registry: stop() TERMs it and it ends the registry; if this
+    // process dies without stop() (a killed test run), it ends the registry and removes the dir.
+    const watchdog = [
+      'reg="$1"; cfg="$2"; owner="$3"; dir="$4"',
+      // The registry logs to the pipe; the shell's own messages ("Terminated") must not hit a
+      // closed pipe after the owner died, or SIGPIPE ends it before it cleans up.
+      'exec 3>&2 2>/dev/null; trap "" PIPE',
+      '"$reg" serve "$cfg" 2>&3 & r=$!',
+      'trap \'kill $r 2>/dev/null; wait $r; kill -0 "$owner" 2>/dev/null || rm -rf "$dir"; exit 0\' TERM INT HUP',
+      'while kill -0 "$owner" 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 0.5; done',
+      'kill $r 2>/dev/null; wait $r; st=$?',
+      'kill -0 "$owner" 2>/dev/null || rm -rf "$dir"',
+      'exit $st',
+    ].join('\n');
+    child = spawn('/bin/sh', ['-c', watchdog, 'stratum-registry-watchdog', registryBin, config, String(process.pid), dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, OTEL_TRACES_EXPORTER: 'none' },
+    });
     const keep = (d: Buffer): void => {
       log = (log + d.toString()).slice(-4000);
     };
