@@ -13,6 +13,7 @@ import {
   type Digest,
   type Image,
   type ImageIndex,
+  type ParsedManifest,
   type Platform,
 } from '@stratum/oci';
 import { scopeFor } from './auth/authenticator.js';
@@ -26,7 +27,7 @@ import { Limiter } from './limiter.js';
 import { type PullOptions, type PullResult, pullImage } from './pull.js';
 import { type PushOptions, type PushResult, Pusher } from './push.js';
 import type { RateLimit } from './rate-limit.js';
-import { type RemoteManifest, fetchManifest, manifestAccept, openBlob, remoteImage, remoteIndex } from './remote.js';
+import { fetchManifest, manifestAccept, openBlob, remoteImage, remoteIndex } from './remote.js';
 
 /** RegistryClientOptions: how a {@link RegistryClient} connects and authenticates. */
 export interface RegistryClientOptions {
@@ -75,7 +76,7 @@ export interface ManifestResult {
   /** The bytes as the registry served them (verified against `descriptor.digest`). */
   raw: Uint8Array;
   /** The parsed manifest or index (`kind` tells which). */
-  parsed: RemoteManifest['parsed'];
+  parsed: ParsedManifest;
 }
 
 /** ListOptions: paging of `tags()` and `catalog()`. */

@@ -18,9 +18,7 @@ export interface RateLimit {
   source?: string;
 }
 
-type HeaderBag = Record<string, string | string[] | undefined>;
-
-function header(h: HeaderBag, name: string): string | undefined {
+function header(h: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const v = h[name];
   return Array.isArray(v) ? v[0] : v;
 }
@@ -42,7 +40,7 @@ function parseQuota(value: string | undefined): { n?: number; w?: number } {
  * parseRateLimit reads rate-limit headers (lowercase names, as undici gives them) and returns
  * undefined when there are none. Pure; tolerant of malformed values (they are left out).
  */
-export function parseRateLimit(registry: string, headers: HeaderBag): RateLimit | undefined {
+export function parseRateLimit(registry: string, headers: Record<string, string | string[] | undefined>): RateLimit | undefined {
   const limit = parseQuota(header(headers, 'ratelimit-limit') ?? header(headers, 'x-ratelimit-limit'));
   const remaining = parseQuota(header(headers, 'ratelimit-remaining') ?? header(headers, 'x-ratelimit-remaining'));
   const reset = header(headers, 'ratelimit-reset') ?? header(headers, 'x-ratelimit-reset');

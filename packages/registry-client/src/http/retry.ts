@@ -37,9 +37,13 @@ export function resolveRetryPolicy(p: RetryPolicy | undefined): ResolvedRetryPol
   return out;
 }
 
-/** backoffDelay: the wait before retry number `retry` (1 = the first retry), with jitter. */
-export function backoffDelay(policy: ResolvedRetryPolicy, retry: number, random: () => number = Math.random): number {
-  const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));
+/**
+ * backoffDelay: the wait in ms before retry number `retry` (1 = the first retry) under
+ * `policy`: `min(maxDelayMs, baseDelayMs × 2^(retry−1))`, times a jitter factor in [0.5, 1).
+ */
+export function backoffDelay(policy: RetryPolicy, retry: number, random: () => number = Math.random): number {
+  const p = resolveRetryPolicy(policy);
+  const step = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** Math.max(0, retry - 1));
   return Math.round(step * (0.5 + 0.5 * random()));
 }
 
