@@ -16,8 +16,11 @@ const errorOf = (e: unknown): Record<string, unknown> => {
 };
 
 // 1. Leave the delegated cgroup's own level for a leaf: v2 keeps processes out of inner nodes with controllers.
+// Every process there moves, not only this one: tsx's esbuild service, started before this line,
+// would otherwise stay behind and make subtree_control refuse controllers (EBUSY).
 const leaf = await Cgroup.create(`${name}/leaf`, {}, { controllers: [] });
-await leaf.add(process.pid);
+const delegated = await Cgroup.open(name);
+for (const pid of new Set([process.pid, ...(await delegated.procs())])) await leaf.add(pid);
 out.inLeaf = readFileSync('/proc/self/cgroup', 'utf8').includes(`${name}/leaf`);
 
 // 2. A limited child cgroup with a process in it, killed and deleted again.
