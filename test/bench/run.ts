@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- FILTER…]`: runs every test/bench/*.bench.ts, each benchmark's contenders
- * alternating (A B A B …) after one warm-up run each, and prints one table: median, min, max,
+ * alternating (A B A B …, the order rotated each round) after one warm-up run each, and prints one table: median, min, max,
  * peak RSS, and the ratio ours/peer. Results also go to .bench/results.json.
  */
 import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -45,7 +45,11 @@ async function runBenchmark(b: Benchmark): Promise<Figures[]> {
   const rss = contenders.map(() => [] as number[]);
   for (const c of contenders) await timeOnce(c, false); // warm-up, not counted
   for (let i = 0; i < runs; i++) {
-    for (const [j, c] of contenders.entries()) {
+    // Rotate the order each round (A B C, B C A, C A B …): what one contender leaves behind
+    // (page-cache writeback, a peer's exit) then slows each of the others equally often.
+    const order = contenders.map((_, k) => (k + i) % contenders.length);
+    for (const j of order) {
+      const c = contenders[j]!;
       const r = await timeOnce(c, memory);
       times[j]!.push(r.ms);
       if (r.rssMiB !== undefined) rss[j]!.push(r.rssMiB);
