@@ -232,7 +232,8 @@ export class VolumeStore {
    * or not at all. Bad names/options throw before anything is written.
    */
   async create(name?: string, opts: CreateVolumeOptions = {}): Promise<VolumeInfo> {
-    return this.createVolume(name, opts);
+    const { created: _, ...info } = await this.createVolume(name, opts);
+    return info;
   }
 
   /** Like create, also telling whether the volume was made by this call. */
