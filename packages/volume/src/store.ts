@@ -444,7 +444,7 @@ export class VolumeStore {
    * `docker inspect` Mounts. All or nothing: on any error, volumes acquired or created by this
    * call are released or removed again.
    */
-  attach(containerId: string, specs: readonly VolumeSpec[], opts: AttachOptions = {}): Promise<AttachedVolumes> {
+  async attach(containerId: string, specs: readonly VolumeSpec[], opts: AttachOptions = {}): Promise<AttachedVolumes> {
     return attachVolumes(this, checkContainerId(containerId), specs, opts);
   }
 
@@ -453,7 +453,7 @@ export class VolumeStore {
    * `removeAnonymous` (`docker rm -v`) its anonymous volumes that no other container uses are
    * removed too. Idempotent.
    */
-  detach(containerId: string, opts: DetachOptions = {}): Promise<DetachResult> {
+  async detach(containerId: string, opts: DetachOptions = {}): Promise<DetachResult> {
     return detachVolumes(this, checkContainerId(containerId), opts);
   }
 
