@@ -6,9 +6,9 @@ import { BindSourceNotFoundError, DuplicateMountPointError, VolumeNotFoundError 
 import { isErrno } from './fsutil.js';
 import { bindMount, mountMode, sortMounts, tmpfsMount, volumeMountSpec, type VolumeMount } from './mounts.js';
 import { normalizeSpec, type BindSpec, type NamedVolumeSpec, type VolumeSpec } from './spec.js';
-import type { VolumeInfo, VolumeStore } from './store.js';
+import type { CreateVolumeOptions, VolumeInfo } from './store.js';
 
-/** AttachProgress: copy-up progress of one volume during {@link VolumeStore.attach}. */
+/** AttachProgress: copy-up progress of one volume during `VolumeStore.attach`. */
 export interface AttachProgress {
   volume: string;
   target: string;
@@ -28,7 +28,7 @@ export interface AttachOptions {
   onProgress?: (p: AttachProgress) => void;
 }
 
-/** AttachedVolumes: what {@link VolumeStore.attach} prepared for one container. */
+/** AttachedVolumes: what `VolumeStore.attach` prepared for one container. */
 export interface AttachedVolumes {
   /** For `spawn({ mounts: [...DEFAULT_MOUNTS, ...mounts] })`, parents first. */
   mounts: MountSpec[];
@@ -49,6 +49,18 @@ export interface DetachOptions {
 export interface DetachResult {
   released: string[];
   removed: string[];
+}
+
+/** StoreOps: what attach and detach need of a VolumeStore (it hands them these). */
+export interface StoreOps {
+  /** Get or create; `created` when this call made it. */
+  create(name: string | undefined, opts: CreateVolumeOptions): Promise<VolumeInfo & { created?: boolean }>;
+  acquire(name: string, containerId: string, then?: (info: VolumeInfo) => Promise<void>): Promise<VolumeInfo>;
+  release(name: string, containerId: string): Promise<boolean>;
+  /** Names of the volumes whose users include the container. */
+  usedBy(containerId: string): string[];
+  /** Removes the volume when nobody uses it (and, with onlyAnonymous, when it is anonymous); false otherwise. */
+  removeIfUnused(name: string, onlyAnonymous: boolean): Promise<boolean>;
 }
 
 /**
@@ -92,8 +104,8 @@ function checkBind(s: BindSpec): void {
   }
 }
 
-/** The implementation of {@link VolumeStore.attach}. */
-export async function attachVolumes(store: VolumeStore, containerId: string, specs: readonly VolumeSpec[], opts: AttachOptions): Promise<AttachedVolumes> {
+/** The implementation of `VolumeStore.attach`. */
+export async function attachVolumes(store: StoreOps, containerId: string, specs: readonly VolumeSpec[], opts: AttachOptions): Promise<AttachedVolumes> {
   const merged = mergeVolumeSpecs(specs);
   opts.signal?.throwIfAborted();
   // Everything that can be refused is refused before anything is written.
@@ -125,7 +137,7 @@ export async function attachVolumes(store: VolumeStore, containerId: string, spe
     }
   } catch (e) {
     for (const name of acquired) await store.release(name, containerId);
-    for (const name of created) await store._removeIfUnused(name, false);
+    for (const name of created) await store.removeIfUnused(name, false);
     throw e;
   }
   return { mounts, points, volumes: acquired, created };
@@ -133,7 +145,7 @@ export async function attachVolumes(store: VolumeStore, containerId: string, spe
 
 // Gets (creating if needed) the spec's volume and records the container as its user, copying
 // the image's content in while holding the volume's lock.
-async function useVolume(store: VolumeStore, containerId: string, s: NamedVolumeSpec, opts: AttachOptions, created: string[]): Promise<VolumeInfo> {
+async function useVolume(store: StoreOps, containerId: string, s: NamedVolumeSpec, opts: AttachOptions, created: string[]): Promise<VolumeInfo> {
   const copy =
     opts.rootfs !== undefined && !s.nocopy
       ? async (info: VolumeInfo): Promise<void> => {
@@ -144,7 +156,7 @@ async function useVolume(store: VolumeStore, containerId: string, s: NamedVolume
         }
       : undefined;
   for (let attempt = 0; ; attempt++) {
-    const info = await store._createForAttach(s.source, {
+    const info = await store.create(s.source, {
       ...(s.labels ? { labels: s.labels } : {}),
       ...(s.driver ? { driver: s.driver } : {}),
       ...(s.driverOptions ? { options: s.driverOptions } : {}),
@@ -159,12 +171,12 @@ async function useVolume(store: VolumeStore, containerId: string, s: NamedVolume
   }
 }
 
-/** The implementation of {@link VolumeStore.detach}. */
-export async function detachVolumes(store: VolumeStore, containerId: string, opts: DetachOptions): Promise<DetachResult> {
+/** The implementation of `VolumeStore.detach`. */
+export async function detachVolumes(store: StoreOps, containerId: string, opts: DetachOptions): Promise<DetachResult> {
   const out: DetachResult = { released: [], removed: [] };
-  for (const name of store._usedBy(containerId)) {
+  for (const name of store.usedBy(containerId)) {
     if (await store.release(name, containerId)) out.released.push(name);
-    if (opts.removeAnonymous && (await store._removeIfUnused(name, true))) out.removed.push(name);
+    if (opts.removeAnonymous && (await store.removeIfUnused(name, true))) out.removed.push(name);
   }
   return out;
 }

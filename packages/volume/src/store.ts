@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { AT, O, RENAME, fsyncDir, fstat, fstatat, openat, renameat2, type Fd } from '@stratum/native';
-import { attachVolumes, detachVolumes, type AttachedVolumes, type AttachOptions, type DetachOptions, type DetachResult } from './attach.js';
+import { attachVolumes, detachVolumes, type AttachedVolumes, type AttachOptions, type DetachOptions, type DetachResult, type StoreOps } from './attach.js';
 import { checkDriver, isMounted, mountDriver, needsMount, unmountDriver } from './driver.js';
 import { InvalidContainerIdError, VolumeConflictError, VolumeInUseError, VolumeNotFoundError } from './errors.js';
 import { isErrno, lockFd, pidAlive, readJson, serialize, writeFileAtomic } from './fsutil.js';
@@ -445,7 +445,7 @@ export class VolumeStore {
    * call are released or removed again.
    */
   async attach(containerId: string, specs: readonly VolumeSpec[], opts: AttachOptions = {}): Promise<AttachedVolumes> {
-    return attachVolumes(this, checkContainerId(containerId), specs, opts);
+    return attachVolumes(this.ops(), checkContainerId(containerId), specs, opts);
   }
 
   /**
@@ -454,35 +454,35 @@ export class VolumeStore {
    * removed too. Idempotent.
    */
   async detach(containerId: string, opts: DetachOptions = {}): Promise<DetachResult> {
-    return detachVolumes(this, checkContainerId(containerId), opts);
+    return detachVolumes(this.ops(), checkContainerId(containerId), opts);
   }
 
-  /** createVolume for attach: also says whether this call made it. @internal */
-  _createForAttach(name: string | undefined, opts: CreateVolumeOptions): Promise<VolumeInfo & { created?: boolean }> {
-    return this.createVolume(name, opts);
-  }
-
-  /** Names of the volumes whose users include `containerId`. @internal */
-  _usedBy(containerId: string): string[] {
-    const out: string[] = [];
-    for (const name of readdirSync(this.root).sort()) {
-      if (name.startsWith('.')) continue;
-      try {
-        if (this.readUsers(name).includes(containerId)) out.push(name);
-      } catch {
-        // vanished meanwhile
-      }
-    }
-    return out;
-  }
-
-  /** Removes an anonymous/auto-created volume if nobody uses it; false when in use or gone. @internal */
-  async _removeIfUnused(name: string, onlyAnonymous: boolean): Promise<boolean> {
-    try {
-      return (await this.removeLocked(name, (info) => !onlyAnonymous || ANONYMOUS_LABEL in info.Labels)) !== undefined;
-    } catch (e) {
-      if (e instanceof VolumeInUseError || e instanceof VolumeNotFoundError) return false;
-      throw e;
-    }
+  /** The store operations attach/detach build on (closures over the private methods). */
+  private ops(): StoreOps {
+    return {
+      create: (name, opts) => this.createVolume(name, opts),
+      acquire: (name, id, then) => this.acquire(name, id, then),
+      release: (name, id) => this.release(name, id),
+      usedBy: (id) => {
+        const out: string[] = [];
+        for (const name of readdirSync(this.root).sort()) {
+          if (name.startsWith('.')) continue;
+          try {
+            if (this.readUsers(name).includes(id)) out.push(name);
+          } catch {
+            // not a volume, or vanished meanwhile
+          }
+        }
+        return out;
+      },
+      removeIfUnused: async (name, onlyAnonymous) => {
+        try {
+          return (await this.removeLocked(name, (info) => !onlyAnonymous || ANONYMOUS_LABEL in info.Labels)) !== undefined;
+        } catch (e) {
+          if (e instanceof VolumeInUseError || e instanceof VolumeNotFoundError) return false;
+          throw e;
+        }
+      },
+    };
   }
 }
