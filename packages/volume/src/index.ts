@@ -23,7 +23,7 @@ export {
   type SelinuxRelabel,
 } from './spec.js';
 export { parseVolume, parseMount, parseTmpfs, parseVolumesFrom, parseSize, type ParseOptions, type VolumesFromRef } from './parse.js';
-export { volumesFrom, type VolumesFromSource } from './volumes-from.js';
+export { volumesFrom, type VolumesFromSource, type VolumesFromMount } from './volumes-from.js';
 export { copyUp, STAGE_PREFIX, type CopyUpOptions, type CopyUpProgress, type CopyUpResult } from './copy-up.js';
 export { LOCAL_DRIVER_OPTIONS } from './driver.js';
 export {

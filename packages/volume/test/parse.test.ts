@@ -196,6 +196,11 @@ describe('mergeVolumeSpecs and volumesFrom', () => {
       { type: 'volume', source: 'data', target: '/data', origin: 'volumes-from', nocopy: true },
       { type: 'bind', source: '/srv/conf', target: '/etc/app', origin: 'volumes-from', readonly: true, propagation: 'rprivate' },
     ]);
+    // Records read back from JSON: the spec's bind options survive, junk in Spec is ignored.
+    const stored = JSON.parse(JSON.stringify([{ ...mounts[1], Spec: { type: 'bind', recursive: 'disabled', propagation: 'rslave', selinux: 'Q' } }]));
+    expect(volumesFrom({ mounts: stored })).toEqual([
+      { type: 'bind', source: '/srv/conf', target: '/etc/app', origin: 'volumes-from', readonly: true, propagation: 'rslave', recursive: 'disabled' },
+    ]);
     expect(volumesFrom({ mounts }, { readonly: true }).every((s) => s.readonly)).toBe(true);
     expect(volumesFrom({ mounts }, { readonly: false }).some((s) => s.readonly)).toBe(false);
   });
