@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, chmodSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join, resolve as resolvePath } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { AT, O, RENAME, fsyncDir, fstat, fstatat, openat, renameat2, type Fd } from '@stratum/native';
 import { attachVolumes, detachVolumes, type AttachedVolumes, type AttachOptions, type DetachOptions, type DetachResult, type StoreOps } from './attach.js';
 import { checkDriver, isMounted, mountDriver, needsMount, unmountDriver } from './driver.js';
@@ -146,8 +146,9 @@ export class VolumeStore {
   static async open(dir: string = defaultVolumeRoot()): Promise<VolumeStore> {
     if (typeof dir !== 'string' || dir === '' || dir.includes('\0')) throw new TypeError('VolumeStore.open: dir must be a path');
     const root = resolvePath(dir);
+    mkdirSync(dirname(root), { recursive: true });
     try {
-      mkdirSync(root, { recursive: true, mode: 0o701 });
+      mkdirSync(root, { mode: 0o701 });
     } catch (e) {
       if (!isErrno(e, 'EEXIST')) throw e;
     }
