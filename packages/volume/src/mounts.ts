@@ -30,7 +30,7 @@ export interface VolumeMount {
 export type BindMountInput = Omit<BindSpec, 'type'> & { type?: 'bind' };
 
 /**
- * bindMount turns a bind spec into the {@link MountSpec} that @stratum/namespace's `spawn` takes
+ * bindMount turns a bind spec into the `MountSpec` that @stratum/namespace's `spawn` takes
  * (an OCI runtime-spec mount): `rbind` (or `bind` with `recursive: 'disabled'`), `ro` when
  * read-only, `rro` (recursively read-only, mount_setattr) when read-only and recursive unless
  * `recursive: 'writable'` (or when the kernel lacks mount_setattr and `recursive` is the default
@@ -70,7 +70,7 @@ function optionKey(o: string): string {
 }
 
 /**
- * tmpfsMount turns a tmpfs spec into the {@link MountSpec} for `spawn`: Docker's defaults
+ * tmpfsMount turns a tmpfs spec into the `MountSpec` for `spawn`: Docker's defaults
  * `nosuid,nodev,noexec` (each overridable by the spec's options: `exec` wins over `noexec`),
  * `ro` when read-only, `size=` in bytes and `mode=` in octal. Pure. Like `docker run --tmpfs
  * /run:size=64m,mode=1777`; the size is enforced by the kernel (ENOSPC beyond it).
@@ -92,7 +92,7 @@ export function tmpfsMount(spec: Omit<TmpfsSpec, 'type'> & { type?: 'tmpfs' }): 
 }
 
 /**
- * volumeMountSpec is the {@link MountSpec} of a volume whose host directory is `mountpoint`:
+ * volumeMountSpec is the `MountSpec` of a volume whose host directory is `mountpoint`:
  * a recursive bind, `ro` (recursively where the kernel can) when read-only, `rprivate`.
  */
 export function volumeMountSpec(spec: NamedVolumeSpec, mountpoint: string): MountSpec {
