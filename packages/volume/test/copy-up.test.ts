@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, linkSync, writeFileSync, chmodSync, lchownSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AT, O, S, fstatat, lgetxattr, llistxattr, lsetxattr, mknodat, openat, utimensat } from '@stratum/native';
+import { AT, MNT, O, S, fstatat, lgetxattr, llistxattr, lsetxattr, mknodat, mountFs, openat, umount2, utimensat } from '@stratum/native';
 import { guard, useLeakCheck } from '@stratum/testing';
 import { STAGE_PREFIX, VolumeStore, copyUp, parseMount, parseVolume } from '../src/index.js';
 import { busyboxRootfs, sh, tempDir } from './helpers.js';
@@ -179,6 +179,40 @@ describe('copy-up of image content into an empty volume', () => {
     const p = copyUp(rootfs, '/data', dest, { signal: ac.signal, onProgress: (x) => x.entries === 20 && ac.abort() });
     await expect(p).rejects.toMatchObject({ name: 'AbortError' });
     expect(readdirSync(dest)).toEqual([]);
+  });
+});
+
+describe('copy-up from an overlay rootfs (a container\'s merged view)', () => {
+  it('copies what the merged view shows: upper over lower, whiteouts hide, no overlay xattrs', async (ctx) => {
+    guard(ctx, 'root', 'native', 'overlay');
+    const lower = join(tmp.dir, 'lower');
+    const upper = join(tmp.dir, 'upper');
+    const work = join(tmp.dir, 'work');
+    const merged = join(tmp.dir, 'merged');
+    for (const d of [join(lower, 'data', 'sub'), join(upper, 'data'), work, merged]) mkdirSync(d, { recursive: true });
+    writeFileSync(join(lower, 'data', 'kept'), 'lower\n');
+    writeFileSync(join(lower, 'data', 'deleted'), 'lower\n');
+    writeFileSync(join(lower, 'data', 'changed'), 'lower\n');
+    writeFileSync(join(lower, 'data', 'sub', 'old'), 'lower\n');
+    writeFileSync(join(upper, 'data', 'changed'), 'upper\n');
+    writeFileSync(join(upper, 'data', 'added'), 'upper\n');
+    using u = openat(AT.FDCWD, join(upper, 'data'), O.PATH | O.DIRECTORY);
+    mknodat(u, 'deleted', S.IFCHR | 0o000, 0, 0); // overlay whiteout
+    mkdirSync(join(upper, 'data', 'sub'));
+    lsetxattr(join(upper, 'data', 'sub'), 'trusted.overlay.opaque', 'y'); // opaque: hides lower's sub/old
+    writeFileSync(join(upper, 'data', 'sub', 'new'), 'upper\n');
+    mountFs({ fstype: 'overlay', source: 'stratum-test', options: [['lowerdir', lower], ['upperdir', upper], ['workdir', work]], target: merged });
+    try {
+      const dest = join(tmp.dir, 'vol');
+      mkdirSync(dest);
+      expect((await copyUp(merged, '/data', dest)).copied).toBe(true);
+      const got = snapshot(dest);
+      expect(Object.keys(got).sort()).toEqual(['.', 'added', 'changed', 'kept', 'sub', 'sub/new']);
+      expect(readFileSync(join(dest, 'changed'), 'utf8')).toBe('upper\n');
+      expect(Object.values(got).flatMap((e) => Object.keys(e.xattrs)).filter((n) => n.includes('overlay'))).toEqual([]);
+    } finally {
+      umount2(merged, MNT.DETACH);
+    }
   });
 });
 
