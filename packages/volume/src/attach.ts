@@ -28,8 +28,13 @@ export interface AttachOptions {
   onProgress?: (p: AttachProgress) => void;
 }
 
-/** AttachedVolumes: what `VolumeStore.attach` prepared for one container. */
-export interface AttachedVolumes {
+/**
+ * AttachedVolumes: what `VolumeStore.attach` prepared for one container. Disposing it (`await
+ * using`) is `docker run --rm`'s cleanup: the volumes it acquired are released and the anonymous
+ * ones it created are removed when no other container uses them (named ones stay). A container
+ * that outlives the call keeps `points` instead and calls `VolumeStore.detach` later.
+ */
+export interface AttachedVolumes extends AsyncDisposable {
   /** For `spawn({ mounts: [...DEFAULT_MOUNTS, ...mounts] })`, parents first. */
   mounts: MountSpec[];
   /** The container's `docker inspect` Mounts (same order); keep them for {@link volumesFrom}. */
@@ -140,7 +145,16 @@ export async function attachVolumes(store: StoreOps, containerId: string, specs:
     for (const name of created) await store.removeIfUnused(name, false);
     throw e;
   }
-  return { mounts, points, volumes: acquired, created };
+  return {
+    mounts,
+    points,
+    volumes: acquired,
+    created,
+    [Symbol.asyncDispose]: async () => {
+      for (const name of acquired) await store.release(name, containerId);
+      for (const name of created) await store.removeIfUnused(name, true);
+    },
+  };
 }
 
 // Gets (creating if needed) the spec's volume and records the container as its user, copying

@@ -91,6 +91,22 @@ describe('volumes-from (docker run --volumes-from)', () => {
   });
 });
 
+describe('await using (docker run --rm)', () => {
+  it('disposing the attachment releases its volumes and removes the anonymous ones it made', async () => {
+    await store.create('kept');
+    {
+      await using att = await store.attach('ctr-rm', [parseVolume('kept:/a'), parseVolume('/b'), parseVolume('named-new:/c')]);
+      expect(att.created).toHaveLength(2);
+      expect(await store.users('kept')).toEqual(['ctr-rm']);
+    }
+    expect((await store.list()).map((v) => [v.Name, v.Name === 'kept' || v.Name === 'named-new'])).toEqual([
+      ['kept', true],
+      ['named-new', true],
+    ]);
+    expect((await store.list({ filters: { dangling: false } })).length).toBe(0);
+  });
+});
+
 describe('attach is all or nothing', () => {
   it('refuses bad input before writing anything', async () => {
     await expect(store.attach('c1', [parseVolume('v1:/a'), parseMount(`type=bind,src=${join(tmp.dir, 'missing')},dst=/b`)])).rejects.toBeInstanceOf(BindSourceNotFoundError);
