@@ -77,6 +77,7 @@ class TarReader implements AsyncIterator<TarReadEntry> {
   }
 
   // Reads one more source chunk into the parser (one pull at a time, shared by concurrent callers).
+  // Never rejects: a failure is kept in #failed and ends the input.
   #pull(): Promise<void> {
     this.#pulling ??= (async () => {
       try {
@@ -90,10 +91,10 @@ class TarReader implements AsyncIterator<TarReadEntry> {
           this.#parser.write(r.value);
         }
       } catch (e) {
+        // Recorded, not thrown: the entries parsed before the failure are still delivered.
         this.#failed ??= e;
         this.#eof = true;
         void this.#chunks?.return?.(undefined);
-        throw e;
       } finally {
         this.#pulling = undefined;
       }

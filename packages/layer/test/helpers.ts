@@ -1,0 +1,95 @@
+import { createHash } from 'node:crypto';
+import { lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { llistxattr, lgetxattr } from '@stratum/native';
+import { END_OF_ARCHIVE, encodeHeader, padding, type TarHeaderInput } from '../src/index.js';
+
+/** A temporary directory removed at the end of the scope (`using t = tempDir('x')`). */
+export function tempDir(name: string): { dir: string; [Symbol.dispose](): void } {
+  const dir = mkdtempSync(join(tmpdir(), `stratum-layer-${name}-`));
+  return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** One raw tar member for {@link rawTar}: a header, and data for files. */
+export type RawEntry = Omit<TarHeaderInput, 'size' | 'mode' | 'uid' | 'gid' | 'mtime'> & {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  mtime?: number;
+  data?: string | Uint8Array;
+};
+
+/** rawTar builds a tar with our writer, entries verbatim (names are not cleaned: hostile ones stay hostile). */
+export function rawTar(entries: RawEntry[]): Buffer {
+  const parts: Uint8Array[] = [];
+  for (const e of entries) {
+    const data = typeof e.data === 'string' ? Buffer.from(e.data) : (e.data ?? new Uint8Array(0));
+    const mode = e.mode ?? (e.type === 'directory' ? 0o755 : e.type === 'symlink' ? 0o777 : 0o644);
+    parts.push(encodeHeader({ ...e, mode, uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: e.mtime ?? 1_000_000_000, size: e.type === 'file' ? data.length : 0 }));
+    if (e.type === 'file') parts.push(data, padding(data.length));
+  }
+  parts.push(END_OF_ARCHIVE);
+  return Buffer.concat(parts);
+}
+
+/** What {@link snapshot} records of one entry. */
+export interface Snap {
+  type: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** sha256 of a file's content, a symlink's target, `major:minor` of a device. */
+  what?: string;
+  mtime?: number;
+  xattrs?: Record<string, string>;
+  /** For files with several links: the first path (sorted) of the inode. */
+  link?: string;
+}
+
+/**
+ * snapshot describes a tree (never following symlinks): type, mode, owner, content hash or
+ * symlink target, optionally whole-second mtimes and xattrs, and hard link identity.
+ */
+export function snapshot(root: string, opts: { mtime?: boolean; xattrs?: boolean; dirMtime?: boolean; skip?: (p: string) => boolean } = {}): Record<string, Snap> {
+  const out: Record<string, Snap> = {};
+  const inodes = new Map<string, string>();
+  const walk = (dir: string, prefix: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name);
+      const rel = prefix + name;
+      if (opts.skip?.(rel)) continue;
+      const st = lstatSync(p, { bigint: true });
+      const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : st.isFIFO() ? 'fifo' : 'other';
+      const s: Snap = { type, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid) };
+      if (type === 'file') s.what = createHash('sha256').update(readFileSync(p)).digest('hex').slice(0, 16);
+      if (type === 'symlink') {
+        s.what = readlinkSync(p);
+        s.mode = 0o777;
+      }
+      if (type === 'char' || type === 'block') s.what = `${Number(st.rdev) >> 8}:${Number(st.rdev) & 0xff}`;
+      if ((opts.mtime && type !== 'dir' && type !== 'symlink') || (opts.dirMtime && type === 'dir')) s.mtime = Number(st.mtimeMs / 1000n);
+      if (opts.xattrs && type !== 'symlink') {
+        const names = llistxattr(p).filter((n) => !n.startsWith('security.selinux')).sort();
+        if (names.length) s.xattrs = Object.fromEntries(names.map((n) => [n, lgetxattr(p, n).toString('hex')]));
+      }
+      if (type === 'file' && st.nlink > 1n) {
+        const key = `${st.dev}:${st.ino}`;
+        const first = inodes.get(key);
+        if (first) s.link = first;
+        else inodes.set(key, rel);
+      }
+      out[rel] = s;
+      if (type === 'dir') walk(p, `${rel}/`);
+    }
+  };
+  walk(root, '');
+  return out;
+}
+
+/** drain reads a stream to its end and returns the bytes. */
+export async function drain(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  for await (const c of stream) chunks.push(c);
+  return Buffer.concat(chunks);
+}
