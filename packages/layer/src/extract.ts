@@ -32,7 +32,7 @@ import { OPAQUE_WHITEOUT, WHITEOUT_META_PREFIX, WHITEOUT_PREFIX, isOverlayXattr,
 export type ApplyWarningCode =
   /** A char/block device: not asked for (`keepDevices`), or rootless, or mknod refused (EPERM). */
   | 'DEVICE_SKIPPED'
-  /** An extended attribute the filesystem or our privileges refused (ENOTSUP, EPERM when rootless, trusted.* without CAP_SYS_ADMIN). */
+  /** An extended attribute the kernel refused: ENOTSUP (the filesystem), EPERM (trusted.* without CAP_SYS_ADMIN, user.* on a symlink or device). */
   | 'XATTR_SKIPPED'
   /** `security.capability` dropped because `keepSetuid` was not set (file capabilities grant privileges as setuid does). */
   | 'CAPABILITY_DROPPED'
@@ -468,7 +468,9 @@ export class Extractor implements TarHandler {
       try {
         set(name, value);
       } catch (err) {
-        if (isErrno(err, 'ENOTSUP', 'EOPNOTSUPP') || (isErrno(err, 'EPERM', 'EACCES') && (this.#o.rootless || name.startsWith('trusted.')))) {
+        // ENOTSUP: the filesystem has no such namespace; EPERM: trusted.* without CAP_SYS_ADMIN,
+        // user.* on a symlink or device (never allowed), security.* in a user namespace.
+        if (isErrno(err, 'ENOTSUP', 'EOPNOTSUPP', 'EPERM', 'EACCES')) {
           this.#o.warn({ code: 'XATTR_SKIPPED', entry: e.name, offset: e.offset, detail: `${name}: ${(err as ErrnoError).code}` });
           continue;
         }
