@@ -1,0 +1,83 @@
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Networks, type NetworkConfig } from './networks.js';
+import { StateDir } from './state-dir.js';
+
+/** RuntimeOptions: where a runtime keeps its state and what its defaults are. */
+export interface RuntimeOptions {
+  /** State dir root; default `$STRATUM_ROOT`, else `~/.local/share/stratum` (the image store's default root too). */
+  root?: string;
+  /** The default bridge network (default: name `bridge`, interface `stratum0`, 10.88.0.0/16). */
+  defaultNetwork?: NetworkConfig;
+  /** Parent of the containers' cgroups, relative to the hierarchy roots (`--cgroup-parent`); default none: `stratum-<id>` at the root. */
+  cgroupParent?: string;
+}
+
+/** defaultRoot: `$STRATUM_ROOT`, else `~/.local/share/stratum`. */
+export function defaultRoot(): string {
+  return process.env.STRATUM_ROOT ?? join(homedir(), '.local', 'share', 'stratum');
+}
+
+const runtimes = new Map<string, Runtime>();
+
+/**
+ * Runtime holds what containers share: the state dir (`containers/`, `layers/`, `netconf/`,
+ * `networks/` under `root`), the image store (same root), and this process's handles of the
+ * bridge networks (the default one is created on first use). Any number of processes may open
+ * the same root at once. `[Symbol.asyncDispose]`/`close()` let go of the network handles (and
+ * with them this process's loopback port proxies); containers and networks stay.
+ */
+export class Runtime implements AsyncDisposable {
+  /** Absolute state dir root. */
+  readonly root: string;
+  /** The containers' records. */
+  readonly state: StateDir;
+  /** The bridge networks. */
+  readonly networks: Networks;
+  /** The options it was opened with (a detached monitor reopens the runtime with them). */
+  readonly options: Readonly<RuntimeOptions>;
+  #closed = false;
+
+  private constructor(opts: RuntimeOptions) {
+    this.root = resolve(opts.root ?? defaultRoot());
+    this.options = Object.freeze({ ...opts, root: this.root });
+    mkdirSync(this.root, { recursive: true, mode: 0o711 });
+    this.state = new StateDir(this.root);
+    this.networks = new Networks(this.root, opts.defaultNetwork);
+  }
+
+  /** Runtime.open opens (creating the directories of) a state dir root. Cheap; no kernel objects are made. */
+  static async open(opts: RuntimeOptions = {}): Promise<Runtime> {
+    return new Runtime(opts);
+  }
+
+  /** Runtime.default returns this process's shared runtime for the default root (`$STRATUM_ROOT` or ~/.local/share/stratum). */
+  static default(): Runtime {
+    const root = resolve(defaultRoot());
+    let rt = runtimes.get(root);
+    if (!rt || rt.#closed) {
+      rt = new Runtime({ root });
+      runtimes.set(root, rt);
+    }
+    return rt;
+  }
+
+  /** The cgroup path of a container (relative to the hierarchy roots). */
+  cgroupPath(id: string): string {
+    const leaf = `stratum-${id}`;
+    return this.options.cgroupParent ? `${this.options.cgroupParent.replace(/^\/+|\/+$/g, '')}/${leaf}` : leaf;
+  }
+
+  /** close lets go of this process's network handles (stopping its port proxies). Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.networks.close();
+  }
+
+  /** Same as {@link Runtime.close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

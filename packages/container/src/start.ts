@@ -1,0 +1,369 @@
+/**
+ * Starting a container and watching it run: this is the monitor's work (conmon's job), done by
+ * whichever Node process starts the container — the caller's own, or a detached monitor process
+ * for `detach: true`. It makes the kernel objects (rootfs mount, cgroup, network namespace and
+ * endpoint), records them in state.json before and after, starts the process, appends its output
+ * to the json-file log, and when it exits records the exit status and removes everything again.
+ */
+import { fchownSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { Cgroup } from '@stratum/cgroup';
+import { ErrnoError, O, mkdirat, resolveInRoot } from '@stratum/native';
+import { SpawnError, spawn, type Process, type SpawnSpec, type StdioItem } from '@stratum/namespace';
+import { Netlink, Netns, type Attachment, type BridgeNetwork } from '@stratum/netns';
+import { writeEtcFiles } from './etc-files.js';
+import { ContainerStateError } from './errors.js';
+import { isErrno, processAlive, processRef } from './fsutil.js';
+import { JsonLogWriter, type LogStream } from './logs.js';
+import { processSpecParts, containerHostname } from './process-spec.js';
+import { cgroupLimits } from './resources.js';
+import type { ContainerPaths, ContainerRecord, EndpointRecord, StateRecord } from './record.js';
+import { mountOverlayRoot, unmountRoot } from './rootfs.js';
+import type { Runtime } from './runtime.js';
+import type { StartIO } from './spec.js';
+import { resolveUserInRoot } from './user.js';
+
+/** lowerDirsOf: the provider of a container's lower dirs (image layers, top first); set by the image support. */
+export type LowerDirsProvider = (rt: Runtime, rec: ContainerRecord) => Promise<string[]>;
+
+let lowerProvider: LowerDirsProvider | undefined;
+
+/** setLowerDirsProvider installs how image layers become lower dirs (the layer cache). @internal */
+export function setLowerDirsProvider(p: LowerDirsProvider): void {
+  lowerProvider = p;
+}
+
+async function lowerDirs(rt: Runtime, rec: ContainerRecord, paths: ContainerPaths): Promise<string[]> {
+  if (rec.rootfs !== undefined) return [paths.init, rec.rootfs];
+  if (!lowerProvider) throw new TypeError('this container needs image layers, but no image support is loaded');
+  return [paths.init, ...(await lowerProvider(rt, rec))];
+}
+
+/** mkdirInRoot creates `path` (and its parents) inside `root`, every component resolved in the root. Owned by uid/gid, mode 0755. */
+export function mkdirInRoot(root: string, path: string, uid = 0, gid = 0): void {
+  const parts = path.split('/').filter((p) => p && p !== '.');
+  for (let i = 0; i < parts.length; i++) {
+    const sub = `/${parts.slice(0, i + 1).join('/')}`;
+    try {
+      resolveInRoot(root, sub).close();
+      continue;
+    } catch (e) {
+      if (!(e instanceof ErrnoError && e.code === 'ENOENT')) throw e;
+    }
+    const parent = resolveInRoot(root, `/${parts.slice(0, i).join('/')}`, { flags: O.PATH | O.DIRECTORY });
+    try {
+      mkdirat(parent, parts[i]!, 0o755);
+      if (uid !== 0 || gid !== 0) {
+        const fd = resolveInRoot(root, sub, { flags: O.RDONLY | O.DIRECTORY });
+        try {
+          // fchown through the fd: never a path that could be swapped meanwhile.
+          fchownSync(fd.fd, uid, gid);
+        } finally {
+          fd.close();
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof ErrnoError && e.code === 'EEXIST')) throw e;
+    } finally {
+      parent.close();
+    }
+  }
+}
+
+/** Held: the kernel objects one run of a container holds, released in reverse order. */
+class Held {
+  rootfs?: string;
+  cgroup?: Cgroup;
+  netns?: Netns;
+  network?: BridgeNetwork;
+  attachment?: Attachment;
+
+  async release(): Promise<void> {
+    const errors: unknown[] = [];
+    const step = async (fn: () => unknown): Promise<void> => {
+      try {
+        await fn();
+      } catch (e) {
+        errors.push(e);
+      }
+    };
+    // The namespace goes first: with the last process gone, closing it lets the kernel delete
+    // the veth pair itself; detach then finds it gone (or deletes what is left).
+    if (this.netns) {
+      const ns = this.netns;
+      this.netns = undefined;
+      await step(() => ns.close());
+    }
+    if (this.network && this.attachment) {
+      const [net, a] = [this.network, this.attachment];
+      this.attachment = undefined;
+      await step(() => net.detach(a));
+    }
+    if (this.cgroup) {
+      const cg = this.cgroup;
+      this.cgroup = undefined;
+      await step(async () => {
+        await cg.kill();
+        await cg.delete();
+      });
+    }
+    if (this.rootfs) {
+      const r = this.rootfs;
+      this.rootfs = undefined;
+      await step(() => unmountRoot(r));
+    }
+    if (errors.length) throw errors[0];
+  }
+}
+
+/** Running: a container this process monitors. */
+export interface Running {
+  readonly id: string;
+  readonly process: Process;
+  /** Resolves with the final state once the container has exited and everything is released (and removed with autoRemove). */
+  readonly done: Promise<StateRecord>;
+}
+
+const running = new Map<string, Running>();
+
+/** monitored returns the container this process monitors, if it does. @internal */
+export function monitored(id: string): Running | undefined {
+  return running.get(id);
+}
+
+/** exitCodeOf turns an exit status into Docker's ExitCode (128 + n for a signal). */
+export function exitCodeOf(st: { code: number | null; signal: NodeJS.Signals | null }): number {
+  if (st.code !== null) return st.code;
+  const n = st.signal ? ((osConstants.signals as Record<string, number>)[st.signal] ?? 0) : 0;
+  return 128 + n;
+}
+
+function startErrorCode(e: unknown): number {
+  if (e instanceof SpawnError && e.step === 'exec') return e.code === 'ENOENT' ? 127 : e.code === 'EACCES' ? 126 : 128;
+  return 128;
+}
+
+/** RemoveHook: how a finished autoRemove container is removed (set by container.ts). @internal */
+export type RemoveHook = (rt: Runtime, id: string) => Promise<void>;
+let removeHook: RemoveHook | undefined;
+/** @internal */
+export function setRemoveHook(h: RemoveHook): void {
+  removeHook = h;
+}
+
+/**
+ * startContainer starts a created or exited container in this process, which becomes its
+ * monitor. Resolves once the program has been exec'd (or rejects with the failing step, nothing
+ * left behind and State.Error recorded). ContainerStateError when it already runs.
+ */
+export async function startContainer(rt: Runtime, id: string, io: StartIO = {}): Promise<Running> {
+  const sd = rt.state;
+  const paths = sd.paths(id);
+  return sd.lock(id, async () => {
+    const rec = sd.record(id);
+    const before = sd.state(id);
+    if (before.Running && processAlive(before.process)) throw new ContainerStateError(id, 'start', before.Status, 'it is already running');
+    const held = new Held();
+    let p: Process | undefined;
+    try {
+      const lowers = await lowerDirs(rt, rec, paths);
+      const cgroupPath = rt.cgroupPath(id);
+      // Intent first: a crash from here on leaves nothing gc() cannot find.
+      sd.updateLocked(id, (s) => {
+        s.held = { rootfs: paths.rootfs, cgroup: cgroupPath };
+        s.monitor = processRef(process.pid)!;
+      });
+      mountOverlayRoot({ lowers, upper: paths.upper, work: paths.work, target: paths.rootfs, readOnly: rec.HostConfig.ReadonlyRootfs, source: `stratum-${id.slice(0, 12)}` });
+      held.rootfs = paths.rootfs;
+      held.cgroup = Cgroup.createSync(cgroupPath, cgroupLimits(rec.HostConfig));
+
+      const namespaces: SpawnSpec['namespaces'] = { pid: true, mount: true, ipc: true };
+      let ips: string[] = [];
+      let gateway: string | undefined;
+      let endpoint: EndpointRecord | undefined;
+      const mode = rec.network.mode;
+      let etc: Pick<ContainerPaths, 'hosts' | 'hostname' | 'resolvConf'> = paths;
+      let hostname = containerHostname(rec);
+      if (mode === 'bridge' || mode === 'none') {
+        held.netns = await Netns.create();
+        namespaces.net = held.netns;
+        if (mode === 'bridge') {
+          const net = await rt.networks.get(rec.network.name);
+          held.network = net;
+          const a = await net.attach(held.netns, { ports: rec.network.ports, name: rec.Name });
+          held.attachment = a;
+          ips = [a.ip];
+          gateway = a.gateway;
+          endpoint = { network: net.name, attachmentId: a.id, ip: a.ip, prefixLen: Number(a.cidr.split('/')[1]), gateway: a.gateway, mac: a.mac, hostIfname: a.hostIfname, ports: a.ports };
+        } else {
+          using nl = await Netlink.open({ netns: held.netns });
+          await nl.links.setUp('lo');
+        }
+      } else if (mode === 'container') {
+        const other = rec.network.container!;
+        const os = sd.state(other);
+        if (!os.Running || !processAlive(os.process)) throw new ContainerStateError(other, 'join the network namespace of', os.Status, `needed by container ${id.slice(0, 12)}`);
+        namespaces.net = `/proc/${os.Pid}/ns/net`;
+        etc = sd.paths(other);
+        hostname = containerHostname(sd.record(other));
+      }
+      if (mode !== 'host') namespaces.uts = true;
+      if (mode !== 'container') {
+        writeEtcFiles(paths, {
+          hostname,
+          ...(rec.Config.Domainname ? { domainname: rec.Config.Domainname } : {}),
+          ips,
+          extraHosts: rec.HostConfig.ExtraHosts ?? [],
+          ...(gateway !== undefined ? { hostGateway: gateway } : {}),
+          dns: rec.HostConfig.Dns,
+          dnsSearch: rec.HostConfig.DnsSearch,
+          dnsOptions: rec.HostConfig.DnsOptions,
+          hostNetwork: mode === 'host',
+        });
+      }
+      const user = resolveUserInRoot(paths.rootfs, rec.Config.User, rec.HostConfig.GroupAdd ?? []);
+      if (rec.Config.WorkingDir && !rec.HostConfig.ReadonlyRootfs) mkdirInRoot(paths.rootfs, rec.Config.WorkingDir);
+      const parts = processSpecParts(rec, etc, user);
+      const tty = rec.Config.Tty === true;
+      const stdio: SpawnSpec['stdio'] = tty
+        ? { tty: true, rows: io.rows ?? 24, cols: io.cols ?? 80 }
+        : [(rec.Config.OpenStdin ? 'pipe' : 'ignore') as StdioItem, 'pipe', 'pipe'];
+      const log = new JsonLogWriter(paths.log);
+      try {
+        p = await spawn({
+          argv: parts.argv,
+          env: parts.env,
+          cwd: parts.cwd,
+          namespaces,
+          ...(namespaces.uts ? { hostname: parts.hostname } : {}),
+          ...(namespaces.uts && rec.Config.Domainname ? { domainname: rec.Config.Domainname } : {}),
+          rootfs: paths.rootfs,
+          mounts: parts.mounts,
+          maskedPaths: parts.maskedPaths,
+          readonlyPaths: parts.readonlyPaths,
+          user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+          capabilities: parts.capabilities,
+          cgroup: held.cgroup,
+          init: rec.HostConfig.Init,
+          stdio,
+          ...(rec.HostConfig.AutoRemove ? { parentDeathSignal: 'SIGKILL' as const } : {}),
+        });
+      } catch (e) {
+        await log.close();
+        throw e;
+      }
+      const proc = p;
+      const ref = processRef(proc.pid);
+      const startedAt = new Date().toISOString();
+      sd.updateLocked(id, (s) => {
+        s.Status = 'running';
+        s.Running = true;
+        s.Paused = false;
+        s.OOMKilled = false;
+        s.Dead = false;
+        s.Pid = proc.pid;
+        s.ExitCode = 0;
+        s.Error = '';
+        s.StartedAt = startedAt;
+        s.FinishedAt = '0001-01-01T00:00:00Z';
+        if (ref) s.process = ref;
+        s.monitor = processRef(process.pid)!;
+        s.held = { rootfs: paths.rootfs, cgroup: cgroupPath, ...(endpoint ? { endpoint } : {}) };
+      });
+      const pumps = pump(proc, log, io, tty);
+      const r: Running = { id, process: proc, done: finish(rt, rec, proc, held, log, pumps) };
+      running.set(id, r);
+      void r.done.finally(() => {
+        if (running.get(id) === r) running.delete(id);
+      });
+      return r;
+    } catch (e) {
+      if (p) {
+        await p[Symbol.asyncDispose]().catch(() => undefined);
+      }
+      await held.release().catch(() => undefined);
+      try {
+        sd.updateLocked(id, (s) => {
+          s.Error = e instanceof Error ? e.message : String(e);
+          s.ExitCode = startErrorCode(e);
+          delete s.held;
+          delete s.monitor;
+          delete s.process;
+          s.Running = false;
+          s.Pid = 0;
+        });
+      } catch {
+        // the original error matters more
+      }
+      throw e;
+    }
+  });
+}
+
+function pump(p: Process, log: JsonLogWriter, io: StartIO, tty: boolean): Promise<void> {
+  const ends: Array<Promise<void>> = [];
+  const wire = (src: NodeJS.ReadableStream | null, stream: LogStream, copy: NodeJS.WritableStream | undefined): void => {
+    if (!src) return;
+    ends.push(
+      new Promise<void>((resolve) => {
+        src.on('data', (d: Buffer) => {
+          log.write(stream, d);
+          copy?.write(d);
+        });
+        src.once('end', resolve);
+        src.once('close', resolve);
+        src.once('error', () => resolve());
+      }),
+    );
+  };
+  wire(p.stdout, 'stdout', io.stdout);
+  if (!tty) wire(p.stderr, 'stderr', io.stderr);
+  if (io.stdin && p.stdin) {
+    io.stdin.pipe(p.stdin);
+    p.stdin.on('error', () => undefined);
+  }
+  return Promise.all(ends).then(() => undefined);
+}
+
+async function finish(rt: Runtime, rec: ContainerRecord, p: Process, held: Held, log: JsonLogWriter, pumps: Promise<void>): Promise<StateRecord> {
+  const id = rec.Id;
+  const st = await p.wait();
+  // The pipes end when the last holder exits: in a pid namespace that is the init.
+  await Promise.race([pumps, new Promise((r) => setTimeout(r, 2000).unref())]);
+  await log.close();
+  let oom = false;
+  try {
+    const s = await held.cgroup?.stats();
+    oom = (s?.memory?.oomKills ?? 0) > 0;
+  } catch {
+    // stats are best effort
+  }
+  let releaseError = '';
+  try {
+    await held.release();
+  } catch (e) {
+    releaseError = e instanceof Error ? e.message : String(e);
+  }
+  let final: StateRecord;
+  try {
+    final = await rt.state.update(id, (s) => {
+      s.Status = 'exited';
+      s.Running = false;
+      s.Paused = false;
+      s.Pid = 0;
+      s.ExitCode = exitCodeOf(st);
+      s.OOMKilled = oom;
+      s.FinishedAt = new Date().toISOString();
+      if (releaseError) s.Error = releaseError;
+      delete s.held;
+      delete s.monitor;
+      delete s.process;
+    });
+  } catch (e) {
+    if (!isErrno(e, 'ENOENT') && !(e instanceof Error && (e as { code?: string }).code === 'CONTAINER_NOT_FOUND')) throw e;
+    // removed meanwhile (remove --force from another process)
+    return { Status: 'exited', ExitCode: exitCodeOf(st) } as StateRecord;
+  }
+  if (rec.HostConfig.AutoRemove && removeHook) await removeHook(rt, id).catch(() => undefined);
+  return final;
+}
