@@ -1,0 +1,72 @@
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { digestStream, memoize, type Descriptor, type Digest, type Layer } from '@stratum/oci';
+import { InvalidArchiveError } from './errors.js';
+import { detectCompression, type Compression } from './input.js';
+import { digestOfBlobPath, layerMediaType } from './layout.js';
+import type { ArchiveReader, FileMember } from './reader.js';
+import { verified } from './verify.js';
+
+/** LayerFile: a layer tar found in an archive, with what is known of it without reading it. */
+export interface LayerFile {
+  file: FileMember;
+  compression: Compression;
+  /** The digest its name states (`blobs/sha256/<hex>`), if any. */
+  named: Digest | undefined;
+  /** The descriptor a manifest gives it (OCI layouts): its digest, size and media type win. */
+  descriptor?: Descriptor;
+}
+
+/** inspectLayerFile reads the first bytes of a layer file to tell its compression. */
+export async function inspectLayerFile(reader: ArchiveReader, file: FileMember): Promise<LayerFile> {
+  return { file, compression: detectCompression(await reader.head(file)), named: digestOfBlobPath(file.name) };
+}
+
+/**
+ * archiveLayer makes a {@link Layer} of a layer tar inside an archive, read in place. An
+ * uncompressed member (what `docker save` writes) has digest = diffID and is verified against
+ * the diffID while it streams ({@link DiffIDMismatchError} at the end when it differs); a gzip
+ * member is kept compressed, its digest taken from its `blobs/` name or hashed once when first
+ * asked, and its uncompressed stream verified against the diffID.
+ */
+export function archiveLayer(reader: ArchiveReader, lf: LayerFile, diffID: Digest, index: number): Layer {
+  const { file, compression } = lf;
+  const where = { index, path: file.name };
+  const given = lf.descriptor;
+  const digest = memoize(async (): Promise<Digest> => {
+    if (given) return given.digest;
+    if (compression === 'none') return diffID;
+    if (lf.named) return lf.named;
+    return (await digestStream(reader.open(file))).digest;
+  });
+  const mediaType = given?.mediaType ?? layerMediaType(compression);
+  const descriptor = memoize(async (): Promise<Descriptor> => given ?? { mediaType, digest: await digest(), size: file.size });
+  return {
+    digest,
+    diffID: async () => diffID,
+    size: async () => file.size,
+    mediaType: async () => mediaType,
+    descriptor,
+    async compressed(opts = {}) {
+      if (compression === 'none' && !given) return verified(reader.open(file, opts), diffID, { size: file.size, layer: where });
+      const expected = await digest();
+      return verified(reader.open(file, opts), expected, { size: file.size });
+    },
+    async uncompressed(opts = {}) {
+      const raw = reader.open(file, opts);
+      if (compression === 'none') return verified(raw, diffID, { size: file.size, layer: where });
+      if (compression !== 'gzip') {
+        raw.destroy();
+        throw new InvalidArchiveError('UNSUPPORTED_COMPRESSION', `layer ${file.name} is ${compression}-compressed; only gzip layers are decompressed here`, { path: file.name });
+      }
+      return verified(gunzipped(raw), diffID, { layer: where });
+    },
+  };
+}
+
+function gunzipped(raw: Readable): Readable {
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  raw.on('error', (err) => gunzip.destroy(err));
+  gunzip.on('close', () => raw.destroy());
+  return raw.pipe(gunzip);
+}
