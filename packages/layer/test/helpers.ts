@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { llistxattr, lgetxattr } from '@stratum/native';
 import { END_OF_ARCHIVE, encodeHeader, padding, type TarHeaderInput } from '../src/index.js';
 
@@ -92,4 +92,40 @@ export async function drain(stream: AsyncIterable<Uint8Array>): Promise<Buffer> 
   const chunks: Uint8Array[] = [];
   for await (const c of stream) chunks.push(c);
   return Buffer.concat(chunks);
+}
+
+/** One entry for {@link buildTree}. */
+export type TreeSpec =
+  | { path: string; type: 'file'; content: string | Uint8Array; mode?: number; mtime?: number }
+  | { path: string; type: 'dir'; mode?: number; mtime?: number }
+  | { path: string; type: 'symlink'; target: string }
+  | { path: string; type: 'hardlink'; target: string };
+
+/** buildTree creates the entries under `root` in order (parents first), with modes and mtimes (seconds). */
+export function buildTree(root: string, spec: TreeSpec[]): void {
+  mkdirSync(root, { recursive: true });
+  const dirTimes: Array<[string, number]> = [];
+  for (const e of spec) {
+    const p = join(root, e.path);
+    mkdirSync(dirname(p), { recursive: true });
+    switch (e.type) {
+      case 'dir':
+        mkdirSync(p, { recursive: true });
+        if (e.mode !== undefined) chmodSync(p, e.mode);
+        if (e.mtime !== undefined) dirTimes.push([p, e.mtime]);
+        break;
+      case 'file':
+        writeFileSync(p, e.content);
+        if (e.mode !== undefined) chmodSync(p, e.mode);
+        if (e.mtime !== undefined) utimesSync(p, e.mtime, e.mtime);
+        break;
+      case 'symlink':
+        symlinkSync(e.target, p);
+        break;
+      case 'hardlink':
+        linkSync(join(root, e.target), p);
+        break;
+    }
+  }
+  for (const [p, t] of dirTimes.reverse()) utimesSync(p, t, t);
 }
