@@ -1,7 +1,5 @@
-import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { digestStream, memoize, type Descriptor, type Digest, type Layer } from '@stratum/oci';
-import { InvalidArchiveError } from './errors.js';
+import { decompressLayer } from '@stratum/layer';
 import { detectCompression, type Compression } from './input.js';
 import { digestOfBlobPath, layerMediaType } from './layout.js';
 import type { ArchiveReader, FileMember } from './reader.js';
@@ -19,14 +17,14 @@ export interface LayerFile {
 
 /** inspectLayerFile reads the first bytes of a layer file to tell its compression. */
 export async function inspectLayerFile(reader: ArchiveReader, file: FileMember): Promise<LayerFile> {
-  return { file, compression: detectCompression(await reader.head(file)), named: digestOfBlobPath(file.name) };
+  return { file, compression: detectCompression(await reader.head(file), file.name), named: digestOfBlobPath(file.name) };
 }
 
 /**
  * archiveLayer makes a {@link Layer} of a layer tar inside an archive, read in place. An
  * uncompressed member (what `docker save` writes) has digest = diffID and is verified against
  * the diffID while it streams ({@link DiffIDMismatchError} at the end when it differs); a gzip
- * member is kept compressed, its digest taken from its `blobs/` name or hashed once when first
+ * or zstd member is kept compressed, its digest taken from its `blobs/` name or hashed once when first
  * asked, and its uncompressed stream verified against the diffID.
  */
 export function archiveLayer(reader: ArchiveReader, lf: LayerFile, diffID: Digest, index: number): Layer {
@@ -55,18 +53,7 @@ export function archiveLayer(reader: ArchiveReader, lf: LayerFile, diffID: Diges
     async uncompressed(opts = {}) {
       const raw = reader.open(file, opts);
       if (compression === 'none') return verified(raw, diffID, { size: file.size, layer: where });
-      if (compression !== 'gzip') {
-        raw.destroy();
-        throw new InvalidArchiveError('UNSUPPORTED_COMPRESSION', `layer ${file.name} is ${compression}-compressed; only gzip layers are decompressed here`, { path: file.name });
-      }
-      return verified(gunzipped(raw), diffID, { layer: where });
+      return verified(await decompressLayer(raw, opts), diffID, { layer: where });
     },
   };
-}
-
-function gunzipped(raw: Readable): Readable {
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-  raw.on('error', (err) => gunzip.destroy(err));
-  gunzip.on('close', () => raw.destroy());
-  return raw.pipe(gunzip);
 }

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { InvalidArchiveError } from './errors.js';
-import { detectCompression, openArchiveStream, readChunk, unsupportedCompression, type Compression } from './input.js';
+import { detectCompression, openArchiveStream, readChunk, type Compression } from './input.js';
 import { MemberTable } from './members.js';
 import { fileReader, streamReader } from './tar/bytes.js';
 import { scanTar } from './tar/scan.js';
@@ -23,7 +23,7 @@ export interface FileMember {
 export interface ArchiveReader {
   /** Where the archive is (the path given). */
   readonly location: string;
-  /** `gzip` when every open re-decompresses the archive from its start. */
+  /** `gzip` or `zstd` when every open re-decompresses the archive from its start. */
   readonly compression: Compression;
   /** Clean names of every regular file (links and directories excluded). */
   files(): Promise<string[]>;
@@ -52,8 +52,8 @@ const headSize = 16;
 
 /**
  * openTarReader indexes a tar file in one pass. A plain tar is indexed by reading its headers
- * only (positional reads skip the data) and every file opens as a byte range of it. A gzip tar
- * is decompressed once to index it, remembering the first bytes of each file; each later open
+ * only (positional reads skip the data) and every file opens as a byte range of it. A gzip (or
+ * zstd) tar is decompressed once to index it, remembering the first bytes of each file; each later open
  * decompresses again from the start and skips to the file (constant memory, time proportional
  * to the file's offset).
  */
@@ -65,16 +65,15 @@ export async function openTarReader(path: string, signal?: AbortSignal): Promise
     const size = (await fh.stat()).size;
     const magic = Buffer.alloc(6);
     await fh.read(magic, 0, 6, 0);
-    compression = detectCompression(magic);
-    if (compression !== 'none' && compression !== 'gzip') throw unsupportedCompression(compression);
+    compression = detectCompression(magic, path);
     if (compression === 'none') {
       for await (const m of scanTar(fileReader(fh, size), signal)) table.add(m, { dataOffset: m.dataOffset });
     }
   } finally {
     await fh.close();
   }
-  if (compression === 'gzip') {
-    const { stream } = await openArchiveStream(path, signal);
+  if (compression !== 'none') {
+    const stream = await openArchiveStream(path, signal);
     try {
       const reader = streamReader(stream);
       for await (const m of scanTar(reader, signal)) {
@@ -110,14 +109,14 @@ export async function openTarReader(path: string, signal?: AbortSignal): Promise
         if (file.size === 0) return Readable.from([]);
         return createReadStream(path, { start: dataOffset, end: dataOffset + file.size - 1, highWaterMark: readChunk, ...(opts.signal ? { signal: opts.signal } : {}) });
       }
-      return Readable.from(gzipRange(path, dataOffset, file.size, opts.signal), { objectMode: false, highWaterMark: readChunk });
+      return Readable.from(compressedRange(path, dataOffset, file.size, opts.signal), { objectMode: false, highWaterMark: readChunk });
     },
   };
   return reader;
 }
 
-async function* gzipRange(path: string, offset: number, size: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
-  const { stream } = await openArchiveStream(path, signal);
+async function* compressedRange(path: string, offset: number, size: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  const stream = await openArchiveStream(path, signal);
   try {
     const r = streamReader(stream);
     if ((await r.skip(offset)) < offset) throw new InvalidArchiveError('TRUNCATED', `archive ${path} changed or is truncated`, { offset });

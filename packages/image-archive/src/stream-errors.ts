@@ -1,14 +1,18 @@
+import { CorruptLayerError, UnsupportedLayerError } from '@stratum/layer';
 import { InvalidArchiveError } from './errors.js';
 
 /**
- * translateStreamError turns a zlib error from decompressing an archive (corrupt or cut-short
- * gzip) into {@link InvalidArchiveError} (`TRUNCATED` or `NOT_A_TAR`); other errors pass through.
+ * translateStreamError turns an error of decompressing an archive (corrupt or cut-short gzip or
+ * zstd, an unsupported compression) into {@link InvalidArchiveError}; other errors pass through.
  */
 export function translateStreamError(err: unknown): unknown {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && code.startsWith('Z_')) {
-    const kind = code === 'Z_BUF_ERROR' ? 'TRUNCATED' : 'NOT_A_TAR';
-    return new InvalidArchiveError(kind, `archive's gzip stream is ${kind === 'TRUNCATED' ? 'cut short' : 'corrupt'}: ${(err as Error).message}`, { cause: err });
+  if (err instanceof UnsupportedLayerError) {
+    return new InvalidArchiveError('UNSUPPORTED_COMPRESSION', `archive compression is not supported: ${err.message}`, { cause: err });
+  }
+  if (err instanceof CorruptLayerError) {
+    const cause = (err.cause as { code?: unknown } | undefined)?.code;
+    const kind = cause === 'Z_BUF_ERROR' || /unexpected end/i.test(err.reason) ? 'TRUNCATED' : 'NOT_A_TAR';
+    return new InvalidArchiveError(kind, `archive's compressed stream is broken: ${err.message}`, { cause: err });
   }
   return err;
 }

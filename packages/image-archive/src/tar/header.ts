@@ -1,8 +1,9 @@
 /**
- * The outer tar of an image archive: the 512-byte ustar header, read and written. Only what image
- * archives use — regular files, directories, symlinks, hard links, PAX `path`/`linkpath`/`size`
- * records and GNU long names — because the archive is an index of members, never extracted.
- * (Layer tars, which are extracted, are @stratum/layer's business.)
+ * The outer tar of an image archive: decoding one 512-byte header block. Only what image archives
+ * use — regular files, directories, symlinks, hard links — because the archive is an index of
+ * members, never extracted. @stratum/layer's `TarParser` reads layer tars as a push parser fed
+ * every byte; the archive index instead jumps from header to header with positional reads,
+ * skipping the (large) layer data, which needs this pull-side decoder.
  */
 import { InvalidArchiveError } from '../errors.js';
 
@@ -109,104 +110,7 @@ export function memberType(flag: string): MemberType {
   }
 }
 
-/** parsePax reads PAX records (`LEN key=value\n`) into a map; throws `NOT_A_TAR` when malformed. */
-export function parsePax(body: Uint8Array, offset: number): Map<string, string> {
-  const out = new Map<string, string>();
-  let i = 0;
-  while (i < body.length) {
-    const space = body.indexOf(0x20, i);
-    const len = space < 0 ? NaN : Number(latin.decode(body.subarray(i, space)));
-    if (!Number.isSafeInteger(len) || len <= 0 || i + len > body.length || body[i + len - 1] !== 0x0a) {
-      throw new InvalidArchiveError('NOT_A_TAR', `malformed PAX header at byte ${offset}`, { offset });
-    }
-    const record = utf8.decode(body.subarray(space + 1, i + len - 1));
-    const eq = record.indexOf('=');
-    if (eq < 0) throw new InvalidArchiveError('NOT_A_TAR', `malformed PAX record at byte ${offset}`, { offset });
-    out.set(record.slice(0, eq), record.slice(eq + 1));
-    i += len;
-  }
-  return out;
-}
-
-/** padding is the number of zero bytes after `size` bytes of member data. */
-export function padding(size: number): number {
+/** padLength is the number of zero bytes after `size` bytes of member data. */
+export function padLength(size: number): number {
   return (BLOCK - (size % BLOCK)) % BLOCK;
-}
-
-/** HeaderFields: what {@link encodeHeader} writes. */
-export interface HeaderFields {
-  name: string;
-  type: 'file' | 'directory' | 'symlink';
-  size?: number;
-  mode?: number;
-  linkname?: string;
-  /** Seconds since the epoch (default 0, as `docker save` does for its metadata). */
-  mtime?: number;
-}
-
-function writeOctal(b: Uint8Array, off: number, len: number, v: number): void {
-  const s = v.toString(8).padStart(len - 1, '0');
-  b.set(Buffer.from(s, 'latin1'), off);
-  b[off + len - 1] = 0;
-}
-
-function writeString(b: Uint8Array, off: number, len: number, s: string): void {
-  b.set(Buffer.from(s, 'utf8').subarray(0, len), off);
-}
-
-function paxRecord(key: string, value: string): Buffer {
-  const body = ` ${key}=${value}\n`;
-  let len = Buffer.byteLength(body) + 1;
-  while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
-  return Buffer.from(`${len}${body}`, 'utf8');
-}
-
-function ustarBlock(f: HeaderFields, flag: string, name: string, size: number): Buffer {
-  const b = Buffer.alloc(BLOCK);
-  writeString(b, 0, 100, name);
-  writeOctal(b, 100, 8, f.mode ?? (f.type === 'directory' ? 0o755 : f.type === 'symlink' ? 0o777 : 0o644));
-  writeOctal(b, 108, 8, 0);
-  writeOctal(b, 116, 8, 0);
-  if (size < 0o77777777777) writeOctal(b, 124, 12, size);
-  else {
-    // GNU base-256 for sizes of 8 GiB and more (the PAX size record says the same).
-    let v = size;
-    for (let i = 11; i > 0; i--) {
-      b[124 + i] = v % 256;
-      v = Math.floor(v / 256);
-    }
-    b[124] = 0x80;
-  }
-  writeOctal(b, 136, 12, f.mtime ?? 0);
-  b[156] = flag.charCodeAt(0);
-  if (f.linkname !== undefined && Buffer.byteLength(f.linkname) <= 100) writeString(b, 157, 100, f.linkname);
-  b.write('ustar\x0000', 257, 'latin1');
-  writeString(b, 265, 32, 'root');
-  writeString(b, 297, 32, 'root');
-  b.fill(0x20, 148, 156);
-  let sum = 0;
-  for (let i = 0; i < BLOCK; i++) sum += b[i]!;
-  writeOctal(b, 148, 7, sum);
-  b[155] = 0x20;
-  return b;
-}
-
-/**
- * encodeHeader encodes the header block(s) of one member: a ustar block, preceded by a PAX
- * header when the name or link target is longer than 100 bytes or not ASCII, or the size needs
- * more than 11 octal digits.
- */
-export function encodeHeader(f: HeaderFields): Buffer {
-  const size = f.type === 'file' ? (f.size ?? 0) : 0;
-  const flag = f.type === 'file' ? '0' : f.type === 'directory' ? '5' : '2';
-  const records: Buffer[] = [];
-  const needsPax = (s: string): boolean => Buffer.byteLength(s) > 100 || /[^\x20-\x7e]/.test(s);
-  if (needsPax(f.name)) records.push(paxRecord('path', f.name));
-  if (f.linkname !== undefined && needsPax(f.linkname)) records.push(paxRecord('linkpath', f.linkname));
-  if (size >= 0o77777777777) records.push(paxRecord('size', String(size)));
-  const main = ustarBlock(f, flag, needsPax(f.name) ? Buffer.from(f.name).subarray(0, 99).toString('latin1').replace(/[^\x20-\x7e]/g, '_') : f.name, size);
-  if (records.length === 0) return main;
-  const body = Buffer.concat(records);
-  const pax = ustarBlock({ name: 'PaxHeader', type: 'file', mode: 0o644 }, 'x', 'PaxHeader', body.length);
-  return Buffer.concat([pax, body, Buffer.alloc(padding(body.length)), main]);
 }

@@ -1,6 +1,7 @@
 import { InvalidArchiveError } from '../errors.js';
 import type { ByteReader } from './bytes.js';
-import { BLOCK, decodeHeader, memberType, padding, parsePax, type MemberType } from './header.js';
+import { parsePax } from '@stratum/layer';
+import { BLOCK, decodeHeader, memberType, padLength, type MemberType } from './header.js';
 
 /** TarMember: one member of an archive, PAX and GNU long names applied. */
 export interface TarMember {
@@ -16,6 +17,17 @@ export interface TarMember {
   headerOffset: number;
   /** Offset of its data in the (uncompressed) tar stream. */
   dataOffset: number;
+}
+
+const utf8 = new TextDecoder('utf-8');
+
+/** paxRecords parses PAX records with @stratum/layer's parser, its errors as {@link InvalidArchiveError}. */
+function paxRecords(body: Uint8Array, at: number): Array<[string, Uint8Array]> {
+  try {
+    return parsePax(body, at);
+  } catch (err) {
+    throw new InvalidArchiveError('NOT_A_TAR', `malformed PAX header at byte ${at}`, { offset: at, cause: err });
+  }
 }
 
 /** The largest PAX or GNU long-name body accepted. */
@@ -38,7 +50,7 @@ export async function* scanTar(reader: ByteReader, signal?: AbortSignal): AsyncG
   const readMeta = async (size: number, at: number): Promise<Buffer> => {
     if (size > maxMeta) throw new InvalidArchiveError('NOT_A_TAR', `tar meta header of ${size} bytes at byte ${at}`, { offset: at });
     const body = await reader.read(size);
-    if (body.length < size || (await reader.skip(padding(size))) < padding(size)) throw truncated('in a meta header');
+    if (body.length < size || (await reader.skip(padLength(size))) < padLength(size)) throw truncated('in a meta header');
     return body;
   };
   for (;;) {
@@ -55,8 +67,8 @@ export async function* scanTar(reader: ByteReader, signal?: AbortSignal): AsyncG
     if (start < 0) start = at;
     if (h.flag === 'x' || h.flag === 'g' || h.flag === 'L' || h.flag === 'K') {
       const body = await readMeta(h.size, at);
-      if (h.flag === 'x') pax = new Map([...(pax ?? []), ...parsePax(body, at)]);
-      else if (h.flag === 'g') parsePax(body, at);
+      if (h.flag === 'x') pax = new Map([...(pax ?? []), ...paxRecords(body, at).map(([k, v]): [string, string] => [k, utf8.decode(v)])]);
+      else if (h.flag === 'g') paxRecords(body, at);
       else {
         const nul = body.indexOf(0);
         const s = (nul < 0 ? body : body.subarray(0, nul)).toString('utf8');
@@ -85,7 +97,7 @@ export async function* scanTar(reader: ByteReader, signal?: AbortSignal): AsyncG
     pax = longName = longLink = undefined;
     start = -1;
     // Data of links and directories (normally none) is skipped like unread file data.
-    const end = member.dataOffset + size + padding(size);
+    const end = member.dataOffset + size + padLength(size);
     yield member;
     const left = end - reader.position;
     if (left < 0) throw new Error(`scanTar: the consumer read past the member ${member.name}`);

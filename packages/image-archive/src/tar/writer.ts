@@ -1,5 +1,8 @@
 import type { Writable } from 'node:stream';
-import { BLOCK, encodeHeader, padding } from './header.js';
+import { encodeHeader, END_OF_ARCHIVE, padding } from '@stratum/layer';
+
+/** Owner and time of every member: root, the epoch (as `docker save` writes its metadata). */
+const meta = { uid: 0, gid: 0, uname: 'root', gname: 'root', mtime: 0 };
 
 /**
  * TarWriter writes an archive's members, in order, to a Writable, honouring back-pressure (one
@@ -45,12 +48,12 @@ export class TarWriter {
 
   /** directory adds a directory member (`name` without trailing slash). */
   async directory(name: string): Promise<void> {
-    await this.#write(encodeHeader({ name: `${name}/`, type: 'directory' }));
+    await this.#write(encodeHeader({ ...meta, name, type: 'directory', mode: 0o755, size: 0 }));
   }
 
   /** bytes adds a regular file with the given content. */
   async bytes(name: string, data: Uint8Array): Promise<void> {
-    await this.#write(encodeHeader({ name, type: 'file', size: data.length }));
+    await this.#write(encodeHeader({ ...meta, name, type: 'file', mode: 0o644, size: data.length }));
     if (data.length) await this.#write(data);
     await this.#pad(data.length);
   }
@@ -60,7 +63,7 @@ export class TarWriter {
    * fewer or more bytes than declared (the archive is then unusable: the caller discards it).
    */
   async file(name: string, size: number, source: AsyncIterable<Uint8Array>): Promise<void> {
-    await this.#write(encodeHeader({ name, type: 'file', size }));
+    await this.#write(encodeHeader({ ...meta, name, type: 'file', mode: 0o644, size }));
     let n = 0;
     for await (const chunk of source) {
       n += chunk.length;
@@ -73,11 +76,11 @@ export class TarWriter {
 
   async #pad(size: number): Promise<void> {
     const p = padding(size);
-    if (p) await this.#write(Buffer.alloc(p));
+    if (p.length) await this.#write(p);
   }
 
   /** finish writes the two end-of-archive blocks. */
   async finish(): Promise<void> {
-    await this.#write(Buffer.alloc(2 * BLOCK));
+    await this.#write(END_OF_ARCHIVE);
   }
 }
