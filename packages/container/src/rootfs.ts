@@ -5,7 +5,7 @@
  */
 import { chownSync, closeSync, lstatSync, mkdirSync, openSync, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
-import { MNT, MOUNT_ATTR, features, mountFs, umount2 } from '@stratum/native';
+import { AT, MNT, MOUNT_ATTR, features, mountFs, mountSetattr, umount2 } from '@stratum/native';
 import { isErrno } from './fsutil.js';
 
 const INIT_DIRS = ['dev', 'dev/pts', 'dev/shm', 'dev/mqueue', 'proc', 'sys', 'etc'];
@@ -85,6 +85,11 @@ export function mountOverlayRoot(o: OverlayMountOptions): void {
   else opts.push(['lowerdir', o.lowers.join(':')]);
   opts.push(['upperdir', o.upper], ['workdir', o.work], ['index', 'off']);
   mountFs({ fstype: 'overlay', source: o.source ?? 'stratum', options: opts, target: o.target, attrs: MOUNT_ATTR.NODEV | (o.readOnly ? MOUNT_ATTR.RDONLY : 0) });
+}
+
+/** makeReadOnly turns the mount at `target` read-only (mount_setattr MOUNT_ATTR_RDONLY), like `mount -o remount,ro,bind`. */
+export function makeReadOnly(target: string): void {
+  mountSetattr(AT.FDCWD, target, 0, { attrSet: MOUNT_ATTR.RDONLY });
 }
 
 /** unmountRoot detaches the mount at `target` (`umount -l`); fine when nothing is mounted there. Idempotent. */

@@ -5,7 +5,8 @@
  * endpoint), records them in state.json before and after, starts the process, appends its output
  * to the json-file log, and when it exits records the exit status and removes everything again.
  */
-import { fchownSync } from 'node:fs';
+import { fchownSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { Cgroup } from '@stratum/cgroup';
 import { ErrnoError, O, mkdirat, resolveInRoot } from '@stratum/native';
@@ -18,7 +19,7 @@ import { JsonLogWriter, type LogStream } from './logs.js';
 import { processSpecParts, containerHostname } from './process-spec.js';
 import { cgroupLimits } from './resources.js';
 import type { ContainerPaths, ContainerRecord, EndpointRecord, StateRecord } from './record.js';
-import { mountOverlayRoot, unmountRoot } from './rootfs.js';
+import { makeReadOnly, mountOverlayRoot, unmountRoot } from './rootfs.js';
 import type { Runtime } from './runtime.js';
 import type { StartIO } from './spec.js';
 import { resolveUserInRoot } from './user.js';
@@ -67,6 +68,24 @@ export function mkdirInRoot(root: string, path: string, uid = 0, gid = 0): void 
     } finally {
       parent.close();
     }
+  }
+}
+
+function makeMountTarget(root: string, m: { destination: string; type?: string; source?: string }): void {
+  let file = false;
+  if (m.type === 'bind' && m.source) {
+    try {
+      file = !statSync(m.source).isDirectory();
+    } catch {
+      // spawn reports a missing source
+    }
+  }
+  if (!file) return mkdirInRoot(root, m.destination);
+  mkdirInRoot(root, dirname(m.destination));
+  try {
+    resolveInRoot(root, m.destination, { flags: O.WRONLY | O.CREAT, mode: 0o644 }).close();
+  } catch (e) {
+    if (!(e instanceof ErrnoError && (e.code === 'EISDIR' || e.code === 'EEXIST'))) throw e;
   }
 }
 
@@ -173,7 +192,7 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
         s.held = { rootfs: paths.rootfs, cgroup: cgroupPath };
         s.monitor = processRef(process.pid)!;
       });
-      mountOverlayRoot({ lowers, upper: paths.upper, work: paths.work, target: paths.rootfs, readOnly: rec.HostConfig.ReadonlyRootfs, source: `stratum-${id.slice(0, 12)}` });
+      mountOverlayRoot({ lowers, upper: paths.upper, work: paths.work, target: paths.rootfs, source: `stratum-${id.slice(0, 12)}` });
       held.rootfs = paths.rootfs;
       held.cgroup = Cgroup.createSync(cgroupPath, cgroupLimits(rec.HostConfig));
 
@@ -222,7 +241,13 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
         });
       }
       const user = resolveUserInRoot(paths.rootfs, rec.Config.User, rec.HostConfig.GroupAdd ?? []);
-      if (rec.Config.WorkingDir && !rec.HostConfig.ReadonlyRootfs) mkdirInRoot(paths.rootfs, rec.Config.WorkingDir);
+      if (rec.Config.WorkingDir) mkdirInRoot(paths.rootfs, rec.Config.WorkingDir);
+      if (rec.HostConfig.ReadonlyRootfs) {
+        // The mount points of volumes, binds and tmpfs are made while the root is still writable
+        // (runc remounts the root read-only after its mounts for the same reason).
+        for (const m of rec.mounts) makeMountTarget(paths.rootfs, m.spawn);
+        makeReadOnly(paths.rootfs);
+      }
       const parts = processSpecParts(rec, etc, user);
       const tty = rec.Config.Tty === true;
       const stdio: SpawnSpec['stdio'] = tty

@@ -71,8 +71,8 @@ export function parseGroup(text: string): GroupEntry[] {
  * resolveUser resolves a Docker `--user` value against a container's passwd and group files:
  * `''` (root, or the passwd entry of uid 0), `name`, `uid`, `name:group`, `uid:gid`, `name:gid`,
  * `uid:group`. A name must exist (else {@link UserNotFoundError}); a numeric uid need not (gid 0,
- * home `/`). Supplementary groups are the groups listing the user's name, plus `groupAdd`
- * (names or gids). Pure.
+ * home `/`). Supplementary groups are the groups listing the user's name (only when no group is
+ * given, as runc does), plus `groupAdd` (names or gids). Pure.
  */
 export function resolveUser(user: string, db: { passwd: readonly PasswdEntry[]; group: readonly GroupEntry[] }, groupAdd: readonly string[] = []): ExecUser {
   if (typeof user !== 'string' || user.includes('\0')) throw new TypeError('user must be a string');
@@ -104,7 +104,8 @@ export function resolveUser(user: string, db: { passwd: readonly PasswdEntry[]; 
     }
   }
   const extra: number[] = [];
-  if (entry) for (const ge of db.group) if (ge.members.includes(entry.name) && !extra.includes(ge.gid)) extra.push(ge.gid);
+  // Supplementary groups from /etc/group only in the implicit form (no group given), as runc does.
+  if (entry && (g === undefined || g === '')) for (const ge of db.group) if (ge.members.includes(entry.name) && !extra.includes(ge.gid)) extra.push(ge.gid);
   for (const a of groupAdd) {
     const n = parseId(a);
     const id = n ?? db.group.find((x) => x.name === a)?.gid;
