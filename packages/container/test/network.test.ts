@@ -1,0 +1,104 @@
+/** Network modes: bridge (default network made on first use), host, none, container:, user-defined bridges, published ports. */
+import { request } from 'node:http';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { guard, useLeakCheck } from '@stratum/testing';
+import { Container, NetworkNotFoundError, type Runtime } from '../src/index.js';
+import { busyboxRootfs, collect, disposeRuntime, testRuntime } from './helpers.js';
+
+useLeakCheck({ beforeEach, afterEach });
+
+let t: { rt: Runtime; dir: string };
+let rootfs: string;
+const userNet = `stratum-u${process.pid % 1000}`;
+
+beforeAll(async () => {
+  if (process.getuid?.() !== 0) return;
+  t = await testRuntime('net', 232);
+  rootfs = busyboxRootfs(join(t.dir, 'rootfs'));
+  await t.rt.networks.get();
+  await t.rt.networks.create({ name: userNet, subnet: `10.233.${process.pid % 200}.0/24` });
+});
+afterAll(async () => {
+  if (t) await disposeRuntime(t);
+});
+
+function httpGet(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function out(spec: Parameters<typeof Container.run>[0]): Promise<string> {
+  const c = await Container.run({ rootfs, ...spec }, { runtime: t.rt });
+  await c.wait();
+  const text = await collect(c.logs());
+  await c.remove();
+  return text;
+}
+
+describe('network modes', () => {
+  it('none: only lo', async (ctx) => {
+    guard(ctx, 'root', 'overlay', 'netns');
+    expect(await out({ network: 'none', cmd: ['sh', '-c', 'ls /sys/class/net'] })).toBe('lo\n');
+  });
+
+  it('host: the host interfaces and hostname', async (ctx) => {
+    guard(ctx, 'root', 'overlay');
+    const text = await out({ network: 'host', cmd: ['sh', '-c', 'hostname; ls /sys/class/net | grep -c .'] });
+    const [h, n] = text.trim().split('\n');
+    expect(h).toBe(osHostname());
+    expect(Number(n)).toBeGreaterThan(1);
+  });
+
+  it('bridge: eth0 with an address of the default network, gateway reachable; published port via loopback and the bridge', async (ctx) => {
+    guard(ctx, 'root', 'overlay', 'netns', 'nftables');
+    await using web = await Container.run(
+      {
+        rootfs,
+        init: true,
+        ports: ['127.0.0.1:18080:80'],
+        cmd: ['sh', '-c', 'mkdir -p /www && echo hello-from-httpd > /www/index.html && exec httpd -f -p 80 -h /www'],
+      },
+      { runtime: t.rt },
+    );
+    await web.waitForPort(80);
+    const i = await web.inspect();
+    expect(i.NetworkSettings.IPAddress).toMatch(/^10\.232\./);
+    expect(i.NetworkSettings.Ports['80/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: '18080' }]);
+    expect(i.HostConfig.PortBindings).toEqual({ '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '18080' }] });
+    expect(await httpGet(`http://${i.NetworkSettings.IPAddress}/`)).toBe('hello-from-httpd\n');
+    expect(await httpGet('http://127.0.0.1:18080/')).toBe('hello-from-httpd\n');
+    const list = await Container.list({ runtime: t.rt });
+    expect(list[0]!.Ports).toEqual([{ IP: '127.0.0.1', PrivatePort: 80, PublicPort: 18080, Type: 'tcp' }]);
+    const gw = i.NetworkSettings.Gateway;
+    const e = await web.exec(['ping', '-c', '1', '-W', '2', gw]);
+    expect((await e.wait()).code).toBe(0);
+  });
+
+  it('container:NAME shares the other container\'s network namespace; user-defined networks connect containers', async (ctx) => {
+    guard(ctx, 'root', 'overlay', 'netns', 'nftables');
+    await using a = await Container.run({ rootfs, init: true, network: userNet, name: 'stratum-a', cmd: ['sh', '-c', 'echo up > /tmp/i; exec httpd -f -p 8000 -h /tmp'] }, { runtime: t.rt });
+    await a.waitForPort(8000);
+    const ipA = (await a.inspect()).NetworkSettings.IPAddress;
+    expect(ipA).toMatch(/^10\.233\./);
+    expect((await a.inspect()).NetworkSettings.Networks[userNet]?.IPAddress).toBe(ipA);
+    // Another container on the same user-defined network reaches it by address.
+    expect(await out({ network: userNet, cmd: ['wget', '-q', '-O', '-', `http://${ipA}:8000/i`] })).toBe('up\n');
+    // container:stratum-a: localhost is a's.
+    expect(await out({ network: 'container:stratum-a', cmd: ['wget', '-q', '-O', '-', 'http://127.0.0.1:8000/i'] })).toBe('up\n');
+    expect(await out({ network: { container: a }, cmd: ['sh', '-c', 'ip -4 -o addr show eth0 | grep -o "inet [0-9.]*"'] })).toBe(`inet ${ipA}\n`);
+  });
+
+  it('an unknown network is NetworkNotFoundError', async (ctx) => {
+    guard(ctx, 'root');
+    await expect(Container.create({ rootfs, network: 'stratum-nope', cmd: ['true'] }, { runtime: t.rt })).rejects.toBeInstanceOf(NetworkNotFoundError);
+  });
+});
