@@ -16,15 +16,14 @@ export interface ProgressOutput {
 }
 
 /**
- * progressBar renders Docker's bar: `[=====>      ]  1.2MB/2.3MB` (50 cells wide when the
+ * progressBar renders Docker's bar: `[=====>      ]  1.2MB/2.3MB` (`=` per 2% of 50 cells, then `>`, when the
  * terminal has room), or just the byte count when the total is unknown.
  */
 export function progressBar(current: number, total: number | undefined, columns = 80): string {
   if (total === undefined || total <= 0) return humanSize(current);
   const width = columns >= 110 ? 50 : Math.max(10, columns - 60);
   const filled = Math.min(width, Math.floor((current / total) * width));
-  const bar = filled >= width ? '='.repeat(width) : `${'='.repeat(filled)}>${' '.repeat(width - filled - 1)}`;
-  return `[${bar}] ${humanSize(Math.min(current, total)).padStart(8)}/${humanSize(total)}`;
+  return `[${'='.repeat(filled)}>${' '.repeat(width - filled)}] ${humanSize(Math.min(current, total)).padStart(8)}/${humanSize(total)}`;
 }
 
 /**

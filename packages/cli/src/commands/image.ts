@@ -1,5 +1,5 @@
 /** The image verbs: `images`, `pull`, `push`, `rmi`, `tag`, `history`, `image inspect`. */
-import { inspect as imageInspectOf, type Store } from '@stratum/image';
+import type { Store } from '@stratum/image';
 import { parseReference, type Descriptor, type ImageConfig, type Reference } from '@stratum/oci';
 import { flagBool, flagList, flagString, type ParsedArgs } from '../args.js';
 import type { Context } from '../context.js';
@@ -299,7 +299,9 @@ export async function inspectImage(store: Store, name: string): Promise<unknown>
   const s = matches[0]!;
   if (s.image === undefined) throw new CliError('UNREADABLE_IMAGE', `image ${name} has no manifest for this platform`);
   const refs = (await listImages(store)).filter((x) => x.id === s.id).map((x) => x.ref);
-  return imageInspectOf(s.image, { refs });
+  // Loaded here, not at the top: the list verbs must not depend on it.
+  const { inspect } = await import('@stratum/image');
+  return inspect(s.image, { refs });
 }
 
 /** imageInspect is `stratum image inspect [-f TEMPLATE] IMAGE…`. */
