@@ -9,12 +9,14 @@ import {
   fchown,
   fchownat,
   fsetxattr,
+  fstat,
   fstatat,
   linkat,
   lsetxattr,
   mkdirat,
   mknodat,
   openat,
+  readlinkat,
   resolveInRoot,
   symlinkat,
   unlinkat,
@@ -65,6 +67,7 @@ export interface ExtractOptions {
 const DIR_CACHE = 256;
 
 const CAPABILITY = 'security.capability';
+const MAX_SYMLINKS = 40;
 
 // Errors that say "this entry cannot be applied here" rather than "the host failed".
 const ENTRY_ERRNOS = new Set(['ENOTDIR', 'EEXIST', 'ENOENT', 'ELOOP', 'EISDIR', 'EXDEV', 'EMLINK', 'ENAMETOOLONG', 'EINVAL', 'ENOTEMPTY']);
@@ -243,11 +246,10 @@ export class Extractor implements TarHandler {
         try {
           fd = resolveInRoot(this.#root, path, { flags: O.PATH | O.DIRECTORY, fallback: this.#o.fallback });
         } catch (e2) {
-          if (isErrno(e2, 'ENOENT')) {
-            if (!create) return undefined;
-            throw new ErrnoError({ code: 'ENOENT', errno: 2, syscall: 'openat2', path, message: `${path} is a symlink to a missing directory` });
-          }
-          throw e2;
+          if (!isErrno(e2, 'ENOENT')) throw e2;
+          if (!create) return undefined;
+          // A dangling symlink: create its target inside the root (containerd's MkdirAll of the root path).
+          fd = this.#walkCreate(path);
         }
       } else {
         throw err;
@@ -255,6 +257,55 @@ export class Extractor implements TarHandler {
     }
     this.#cache.set(path, fd);
     return fd;
+  }
+
+  /**
+   * #walkCreate resolves `path` one component at a time, creating missing directories (0755):
+   * each step is an openat(O_PATH|O_NOFOLLOW) relative to a directory already reached from the
+   * root, `..` pops the walked stack (clamped at the root), a symlink's target is queued in its
+   * place (absolute ones restart at the root), at most 40 symlinks. So the targets of dangling
+   * symlinks are made inside the root, as the kernel would resolve them with RESOLVE_IN_ROOT.
+   */
+  #walkCreate(path: string): Fd {
+    const stack: Fd[] = [];
+    const cur = (): Fd => stack[stack.length - 1] ?? this.#root;
+    const queue = path.split('/');
+    let links = 0;
+    try {
+      while (queue.length > 0) {
+        const c = queue.shift()!;
+        if (c === '' || c === '.') continue;
+        if (c === '..') {
+          stack.pop()?.close();
+          continue;
+        }
+        let fd: Fd;
+        try {
+          fd = openat(cur(), c, O.PATH | O.NOFOLLOW);
+        } catch (err) {
+          if (!isErrno(err, 'ENOENT')) throw err;
+          mkdirat(cur(), c, 0o755);
+          fd = openat(cur(), c, O.PATH | O.NOFOLLOW | O.DIRECTORY);
+        }
+        const type = fstat(fd).mode & S.IFMT;
+        if (type === S.IFLNK) {
+          const target = readlinkat(fd, '');
+          fd.close();
+          if (++links > MAX_SYMLINKS) throw new ErrnoError({ code: 'ELOOP', errno: 40, syscall: 'openat', path, message: 'Too many levels of symbolic links' });
+          if (target.startsWith('/')) while (stack.length > 0) stack.pop()!.close();
+          queue.unshift(...target.split('/'));
+          continue;
+        }
+        if (type !== S.IFDIR) {
+          fd.close();
+          throw new ErrnoError({ code: 'ENOTDIR', errno: 20, syscall: 'openat', path, message: 'Not a directory' });
+        }
+        stack.push(fd);
+      }
+      return stack.pop() ?? openat(this.#root, '.', O.PATH | O.DIRECTORY);
+    } finally {
+      for (const fd of stack) fd.close();
+    }
   }
 
   #markAncestor(path: string): void {
