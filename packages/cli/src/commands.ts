@@ -426,8 +426,7 @@ export const COMMANDS: CommandSpec[] = [
     flags: [
       f.str('driver', 'Driver to manage the Network', 'd', { default: 'bridge' }),
       f.str('gateway', 'IPv4 Gateway for the master subnet', undefined, { valueName: 'string' }),
-      f.bool('internal', 'Restrict external access to the network'),
-      f.list('label', 'Set metadata on a network'),
+      f.bool('internal', 'No outbound NAT for the network (its containers reach only each other and the host)'),
       f.list('opt', 'Set driver specific options', 'o', { valueName: 'map' }),
       f.str('subnet', 'Subnet in CIDR format that represents a network segment'),
     ],
