@@ -1,5 +1,6 @@
 import { digestStream, memoize, type Descriptor, type Digest, type Layer } from '@stratum/oci';
 import { decompressLayer } from '@stratum/layer';
+import { DiffIDMismatchError } from './errors.js';
 import { detectCompression, type Compression } from './input.js';
 import { digestOfBlobPath, layerMediaType } from './layout.js';
 import type { ArchiveReader, FileMember } from './reader.js';
@@ -13,11 +14,29 @@ export interface LayerFile {
   named: Digest | undefined;
   /** The descriptor a manifest gives it (OCI layouts): its digest, size and media type win. */
   descriptor?: Descriptor;
+  /** Its digest, as the reader knows it without reading it again. */
+  digest?: Digest;
 }
 
 /** inspectLayerFile reads the first bytes of a layer file to tell its compression. */
 export async function inspectLayerFile(reader: ArchiveReader, file: FileMember): Promise<LayerFile> {
-  return { file, compression: detectCompression(await reader.head(file), file.name), named: digestOfBlobPath(file.name) };
+  const lf: LayerFile = { file, compression: detectCompression(await reader.head(file), file.name), named: digestOfBlobPath(file.name) };
+  if (reader.known) lf.digest = (await reader.known(file)).digest;
+  return lf;
+}
+
+/**
+ * checkDiffID throws {@link DiffIDMismatchError} when the reader knows the uncompressed digest of
+ * a layer file and it is not the config's diffID, or when the file's name states a digest of an
+ * uncompressed tar that is not the diffID. Cheap: nothing is read.
+ */
+export async function checkDiffID(reader: ArchiveReader, lf: LayerFile, diffID: Digest, index: number): Promise<void> {
+  const where = { index, path: lf.file.name };
+  if (lf.compression === 'none' && lf.named !== undefined && lf.named !== diffID) throw new DiffIDMismatchError(diffID, lf.named, where);
+  if (reader.known) {
+    const actual = (await reader.known(lf.file)).diffID;
+    if (actual !== diffID) throw new DiffIDMismatchError(diffID, actual, where);
+  }
 }
 
 /**
@@ -33,6 +52,7 @@ export function archiveLayer(reader: ArchiveReader, lf: LayerFile, diffID: Diges
   const given = lf.descriptor;
   const digest = memoize(async (): Promise<Digest> => {
     if (given) return given.digest;
+    if (lf.digest) return lf.digest;
     if (compression === 'none') return diffID;
     if (lf.named) return lf.named;
     return (await digestStream(reader.open(file))).digest;

@@ -5,3 +5,4 @@ export { readOciLayout, type LayoutOptions } from './read-oci-layout.js';
 export { saveDockerArchive, type SaveItem, type SaveOptions, type SavedImage, type ArchiveProgress } from './save-docker-archive.js';
 export { type ArchiveOutput } from './output.js';
 export { type ArchiveStore } from './store.js';
+export { loadDockerArchive, importOciLayout, type LoadOptions, type LoadedImage, type LoadStore, type StoreWrite } from './load.js';

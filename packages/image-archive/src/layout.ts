@@ -5,6 +5,9 @@
  */
 import {
   canonicalJson,
+  InvalidManifestError,
+  parseImageConfig,
+  type ImageConfig,
   digestAlgorithm,
   digestHex,
   isDigest,
@@ -14,6 +17,7 @@ import {
   type ImageManifest,
   type MediaTypeString,
 } from '@stratum/oci';
+import { InvalidArchiveError } from './errors.js';
 import type { Compression } from './input.js';
 
 /** blobPath is where a blob lives in an OCI image layout: `blobs/sha256/<hex>`. */
@@ -62,4 +66,18 @@ export function isKnownArchiveFile(name: string): boolean {
     // Docker before 25 and skopeo: one directory per layer with the v1 `json`, `VERSION`, `layer.tar`.
     /^[a-f0-9]{64}\/(json|VERSION|layer\.tar)$/.test(name)
   );
+}
+
+/**
+ * parseConfigMember validates an image config found in an archive; a config that is not JSON or
+ * not a config is {@link InvalidArchiveError} `INVALID_CONFIG` naming the member (the
+ * `InvalidManifestError` is its cause).
+ */
+export function parseConfigMember(raw: Uint8Array, path: string): ImageConfig {
+  try {
+    return parseImageConfig(raw);
+  } catch (err) {
+    if (err instanceof InvalidManifestError) throw new InvalidArchiveError('INVALID_CONFIG', `${path} is not a valid image config: ${err.message}`, { path, cause: err });
+    throw err;
+  }
 }

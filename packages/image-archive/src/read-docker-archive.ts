@@ -1,22 +1,19 @@
 import {
   digestBytes,
   imageFromParts,
-  InvalidManifestError,
   isManifestMediaType,
   maxManifestSize,
-  parseImageConfig,
   parseManifest,
   type Digest,
   type Image,
-  type ImageConfig,
   type Layer,
 } from '@stratum/oci';
-import { archiveLayer, inspectLayerFile, type LayerFile } from './archive-layer.js';
+import { archiveLayer, checkDiffID, inspectLayerFile, type LayerFile } from './archive-layer.js';
 import { checkTags, maxMetadataSize, normalizeTag, parseDockerManifest } from './docker-manifest.js';
-import { DiffIDMismatchError, InvalidArchiveError } from './errors.js';
-import { blobPath, isKnownArchiveFile, ociManifest } from './layout.js';
+import { InvalidArchiveError } from './errors.js';
+import { blobPath, isKnownArchiveFile, ociManifest, parseConfigMember } from './layout.js';
 import { readOciLayout } from './read-oci-layout.js';
-import { openTarReader, readFile, type ArchiveReader, type FileMember } from './reader.js';
+import { openTarReader, readFile, tryResolve, type ArchiveReader, type FileMember } from './reader.js';
 
 /**
  * ArchiveImage is an {@link Image} read from an archive, with the tags the archive gives it
@@ -29,30 +26,6 @@ export interface ArchiveImage extends Image {
 /** ReadArchiveOptions are the options of {@link readDockerArchive}. */
 export interface ReadArchiveOptions {
   signal?: AbortSignal;
-}
-
-/** tryResolve resolves `path` in the archive, or returns undefined when there is no such member. */
-export async function tryResolve(reader: ArchiveReader, path: string): Promise<FileMember | undefined> {
-  try {
-    return await reader.resolve(path);
-  } catch (err) {
-    if (err instanceof InvalidArchiveError && err.kind === 'MISSING_MEMBER') return undefined;
-    throw err;
-  }
-}
-
-/**
- * parseConfigMember validates an image config found in an archive; a config that is not JSON or
- * not a config is {@link InvalidArchiveError} `INVALID_CONFIG` naming the member (the
- * `InvalidManifestError` is its cause).
- */
-export function parseConfigMember(raw: Uint8Array, path: string): ImageConfig {
-  try {
-    return parseImageConfig(raw);
-  } catch (err) {
-    if (err instanceof InvalidManifestError) throw new InvalidArchiveError('INVALID_CONFIG', `${path} is not a valid image config: ${err.message}`, { path, cause: err });
-    throw err;
-  }
 }
 
 /**
@@ -86,7 +59,7 @@ export async function readDockerArchive(input: string, opts: ReadArchiveOptions 
   return dockerArchiveImages(reader, manifestFile);
 }
 
-async function dockerArchiveImages(reader: ArchiveReader, manifestFile: FileMember): Promise<ArchiveImage[]> {
+export async function dockerArchiveImages(reader: ArchiveReader, manifestFile: FileMember): Promise<ArchiveImage[]> {
   const entries = parseDockerManifest(await readFile(reader, manifestFile, maxMetadataSize));
   const ownManifests = await archiveManifests(reader);
   const referenced = new Set<string>();
@@ -110,7 +83,7 @@ async function dockerArchiveImages(reader: ArchiveReader, manifestFile: FileMemb
       referenced.add(file.name);
       let lf = layerFiles.get(file.name);
       if (!lf) layerFiles.set(file.name, (lf = await inspectLayerFile(reader, file)));
-      if (lf.compression === 'none' && lf.named !== undefined && lf.named !== diffIDs[i]) throw new DiffIDMismatchError(diffIDs[i]!, lf.named, { index: i, path: file.name });
+      await checkDiffID(reader, lf, diffIDs[i]!, i);
       layers.push(archiveLayer(reader, lf, diffIDs[i]!, i));
     }
     const configDesc = { digest: digestBytes(rawConfig), size: rawConfig.length };

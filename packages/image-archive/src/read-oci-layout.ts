@@ -20,10 +20,10 @@ import {
   type ImageIndex,
   type Layer,
 } from '@stratum/oci';
-import { archiveLayer, inspectLayerFile, type LayerFile } from './archive-layer.js';
+import { archiveLayer, checkDiffID, inspectLayerFile, type LayerFile } from './archive-layer.js';
 import { parseJson } from './docker-manifest.js';
 import { DuplicateTagError, InvalidArchiveError } from './errors.js';
-import { blobPath, isKnownArchiveFile } from './layout.js';
+import { blobPath, isKnownArchiveFile, parseConfigMember } from './layout.js';
 import type { ArchiveImage } from './read-docker-archive.js';
 import { isDirectory, openTarReader, readFile, type ArchiveReader } from './reader.js';
 import { openDirReader } from './dir-reader.js';
@@ -136,6 +136,11 @@ export async function layoutImage(reader: ArchiveReader, desc: Descriptor): Prom
     const lf = await inspectLayerFile(reader, file);
     const c = layerCompression(l.mediaType);
     files.push({ ...lf, compression: c ?? lf.compression, descriptor: l });
+  }
+  if (reader.known) {
+    // The loader knows every file's diffID: check them against the config before anything is tagged.
+    const diffIDs = parseConfigMember(await readBlob(reader, parsed.manifest.config, maxConfigSize), blobPath(parsed.manifest.config.digest)).rootfs.diff_ids;
+    for (const [i, lf] of files.entries()) if (diffIDs[i] !== undefined) await checkDiffID(reader, lf, diffIDs[i], i);
   }
   const layers = new Map<number, Layer>();
   return imageFromParts({

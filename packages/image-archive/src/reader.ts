@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import type { Digest } from '@stratum/oci';
 import { InvalidArchiveError } from './errors.js';
 import { detectCompression, openArchiveStream, readChunk, type Compression } from './input.js';
 import { MemberTable } from './members.js';
@@ -33,6 +34,21 @@ export interface ArchiveReader {
   head(file: FileMember): Promise<Uint8Array>;
   /** A new stream of a file's bytes. */
   open(file: FileMember, opts?: { signal?: AbortSignal }): Readable;
+  /**
+   * The digest and the uncompressed digest of a file, when the reader already knows them (the
+   * loader hashed every file on its way into the store). Optional capability.
+   */
+  known?(file: FileMember): Promise<{ digest: Digest; diffID: Digest }>;
+}
+
+/** tryResolve resolves `path` in the archive, or returns undefined when there is no such member. */
+export async function tryResolve(reader: ArchiveReader, path: string): Promise<FileMember | undefined> {
+  try {
+    return await reader.resolve(path);
+  } catch (err) {
+    if (err instanceof InvalidArchiveError && err.kind === 'MISSING_MEMBER') return undefined;
+    throw err;
+  }
 }
 
 /** readFile reads a whole (small) file of an archive; refuses more than `max` bytes with `TOO_LARGE`. */
