@@ -6,3 +6,4 @@ export { saveDockerArchive, type SaveItem, type SaveOptions, type SavedImage, ty
 export { type ArchiveOutput } from './output.js';
 export { type ArchiveStore } from './store.js';
 export { loadDockerArchive, importOciLayout, type LoadOptions, type LoadedImage, type LoadStore, type StoreWrite } from './load.js';
+export { exportOciLayout, type ExportOptions } from './export-oci-layout.js';
