@@ -102,6 +102,12 @@ export class Extractor implements TarHandler {
   readonly #ancestors = new Set<string>();
   /** Directories whose mode and times are set at the end, after their contents. */
   readonly #dirs = new Map<string, DeferredDir>();
+  /**
+   * Directories this layer changes without an entry of their own (a child added or deleted):
+   * their mtime before the change, restored at the end, so that only what the archive says
+   * changes (umoci does the same) and the result does not depend on the time of the apply.
+   */
+  readonly #restore = new Map<string, bigint>();
   #file: OpenFile | undefined;
   readonly #nofollow = AT.SYMLINK_NOFOLLOW;
 
@@ -175,7 +181,27 @@ export class Extractor implements TarHandler {
         fd.close();
       }
     }
+    // Earliest record last: a directory reached under two names keeps its original time.
+    for (const [path, mtime] of [...this.#restore].reverse()) {
+      if (this.#dirs.has(path)) continue;
+      const dir = this.#dir(path, false);
+      if (!dir) continue;
+      try {
+        using fd = openat(dir, '.', O.RDONLY | O.DIRECTORY);
+        utimensat(fd, '', 'omit', mtime);
+      } finally {
+        this.#settle();
+      }
+    }
     this.#dirs.clear();
+    this.#restore.clear();
+  }
+
+  // Remembers the mtime of directory `dirPath` before this layer changes what it holds.
+  #touch(dirPath: string): void {
+    if (this.#dirs.has(dirPath) || this.#restore.has(dirPath)) return;
+    const dir = this.#dir(dirPath, false);
+    if (dir) this.#restore.set(dirPath, fstat(dir).mtimeNs);
   }
 
   /** close releases every descriptor (idempotent); an entry being written is left as is. */
@@ -246,8 +272,9 @@ export class Extractor implements TarHandler {
         try {
           fd = resolveInRoot(this.#root, path, { flags: O.PATH | O.DIRECTORY, fallback: this.#o.fallback });
         } catch (e2) {
+          // Looking up without creating (whiteouts, hard link targets): nothing there to find.
+          if (!create && isErrno(e2, 'ENOENT', 'ENOTDIR', 'ELOOP')) return undefined;
           if (!isErrno(e2, 'ENOENT')) throw e2;
-          if (!create) return undefined;
           // A dangling symlink: create its target inside the root (containerd's MkdirAll of the root path).
           fd = this.#walkCreate(path);
         }
@@ -338,6 +365,7 @@ export class Extractor implements TarHandler {
       this.#dirs.set('', { mode: this.#mode(e), mtime: e.mtime });
       return;
     }
+    this.#touch(dirPath);
     const parent = this.#dir(dirPath, true)!;
     switch (e.type) {
       case 'directory':
@@ -392,6 +420,7 @@ export class Extractor implements TarHandler {
   #dropDirs(path: string): void {
     const prefix = `${path}/`;
     for (const k of this.#dirs.keys()) if (k === path || k.startsWith(prefix)) this.#dirs.delete(k);
+    for (const k of this.#restore.keys()) if (k === path || k.startsWith(prefix)) this.#restore.delete(k);
   }
 
   #directory(e: TarEntry, parent: Fd, base: string, path: string): void {
@@ -541,6 +570,7 @@ export class Extractor implements TarHandler {
     const path = joinPath(dirPath, name);
     // A whiteout hides what the layers below have; what this layer itself added stays (OCI).
     if (this.#unpacked.has(path) || this.#ancestors.has(path)) return;
+    this.#touch(dirPath);
     if (this.#o.whiteouts === 'overlay') {
       const parent = this.#dir(dirPath, true)!;
       this.#clear(parent, name, path, false);
@@ -581,6 +611,7 @@ export class Extractor implements TarHandler {
   #emptyBelow(dirPath: string): void {
     const dir = this.#dir(dirPath, false);
     if (!dir) return;
+    this.#touch(dirPath);
     for (const name of listDir(dir)) {
       const path = joinPath(dirPath, name);
       if (this.#unpacked.has(path)) continue;
