@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +17,8 @@ import { capabilitySet, containerHostname } from './process-spec.js';
 import type { ContainerRecord, HostConfigRecord, ImageRecord, StateRecord } from './record.js';
 import { normalizeResources } from './resources.js';
 import { mountOverlayRoot, prepareInitLayer, unmountRoot } from './rootfs.js';
-import { Runtime } from './runtime.js';
+import { Runtime, setGcImpl } from './runtime.js';
+import { runGc } from './gc.js';
 import { checkSpec, type ContainerSpec, type StartIO } from './spec.js';
 import { monitored, setRemoveHook, startContainer } from './start.js';
 import { resolveUserInRoot } from './user.js';
@@ -160,11 +161,8 @@ async function removeContainer(rt: Runtime, id: string, removeAnonymous: boolean
     if (st.held) await releaseHeld(rt, st.held);
     unmountRoot(rt.state.paths(id).rootfs);
     if (rec.HostConfig.AutoRemove) {
-      try {
-        writeJsonAtomic(join(tombstoneDir(rt), id), { ExitCode: st.ExitCode, OOMKilled: st.OOMKilled, Error: st.Error, FinishedAt: st.FinishedAt }, { durable: false });
-      } catch (e) {
-        if (!isErrno(e, 'ENOENT')) throw e;
-      }
+      mkdirSync(tombstoneDir(rt), { recursive: true, mode: 0o700 });
+      writeJsonAtomic(join(tombstoneDir(rt), id), { ExitCode: st.ExitCode, OOMKilled: st.OOMKilled, Error: st.Error, FinishedAt: st.FinishedAt }, { durable: false });
     }
     rt.state.removeLocked(id, rec.Name);
   });
@@ -172,6 +170,7 @@ async function removeContainer(rt: Runtime, id: string, removeAnonymous: boolean
 }
 
 setRemoveHook((rt, id) => removeContainer(rt, id, true));
+setGcImpl((rt) => runGc(rt, { reconcile, remove: (r, id) => removeContainer(r, id, true) }));
 
 /**
  * Container is one container of a {@link Runtime}: its record under the state dir and, when this
@@ -426,7 +425,8 @@ export class Container implements AsyncDisposable {
         if (t) return { exitCode: t.ExitCode, oomKilled: t.OOMKilled, ...(t.Error ? { error: t.Error } : {}) };
         throw e;
       }
-      if (!st.Running && !st.held) return resultOf(st);
+      const removing = this.#record.HostConfig.AutoRemove && processAlive(st.monitor);
+      if (!st.Running && !st.held && !removing) return resultOf(st);
       opts.signal?.throwIfAborted();
       await sleep(wait, undefined, opts.signal ? { signal: opts.signal } : undefined);
       wait = Math.min(wait * 2, 100);

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { GcReport } from './gc.js';
 import { Networks, type NetworkConfig } from './networks.js';
 import { StateDir } from './state-dir.js';
 
@@ -20,6 +21,12 @@ export function defaultRoot(): string {
 }
 
 const runtimes = new Map<string, Runtime>();
+
+let gcImpl: ((rt: Runtime) => Promise<GcReport>) | undefined;
+/** @internal */
+export function setGcImpl(fn: (rt: Runtime) => Promise<GcReport>): void {
+  gcImpl = fn;
+}
 
 /**
  * Runtime holds what containers share: the state dir (`containers/`, `layers/`, `netconf/`,
@@ -67,6 +74,24 @@ export class Runtime implements AsyncDisposable {
   cgroupPath(id: string): string {
     const leaf = `stratum-${id}`;
     return this.options.cgroupParent ? `${this.options.cgroupParent.replace(/^\/+|\/+$/g, '')}/${leaf}` : leaf;
+  }
+
+  /**
+   * gc finds what killed processes left behind and removes it: processes of containers whose
+   * monitor is gone (killed), their rootfs mounts, cgroups and bridge endpoints (veth, port
+   * rules, IPAM lease), interrupted creates/removes, stale names and volume users, and `--rm`
+   * containers. Containers with a live monitor are not touched. Idempotent; safe while other
+   * processes use the same root.
+   */
+  async gc(): Promise<GcReport> {
+    if (!gcImpl) throw new TypeError('gc: @stratum/container is not fully loaded');
+    return gcImpl(this);
+  }
+
+  /** Runtime.gc runs {@link Runtime.gc} on the runtime of `opts` (default root when omitted). */
+  static async gc(opts: RuntimeOptions = {}): Promise<GcReport> {
+    const rt = opts.root === undefined && opts.defaultNetwork === undefined ? Runtime.default() : await Runtime.open(opts);
+    return rt.gc();
   }
 
   /** close lets go of this process's network handles (stopping its port proxies). Idempotent. */

@@ -381,8 +381,10 @@ async function finish(rt: Runtime, rec: ContainerRecord, p: Process, held: Held,
       s.FinishedAt = new Date().toISOString();
       if (releaseError) s.Error = releaseError;
       delete s.held;
-      delete s.monitor;
       delete s.process;
+      // An autoRemove container keeps naming its monitor until removed, so that waiters in other
+      // processes wait for the removal (`docker run --rm`) unless the monitor dies first.
+      if (!rec.HostConfig.AutoRemove) delete s.monitor;
     });
   } catch (e) {
     if (!isErrno(e, 'ENOENT') && !(e instanceof Error && (e as { code?: string }).code === 'CONTAINER_NOT_FOUND')) throw e;

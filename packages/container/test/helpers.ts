@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Runtime } from '../src/index.js';
+import { Container, Runtime } from '../src/index.js';
 
 /** A temp dir named stratum-ct-*, world-readable. */
 export function tempDir(tag: string): string {
@@ -32,19 +32,71 @@ export function busyboxRootfs(dir: string): string {
 
 let counter = 0;
 
+/** TestRuntime: a runtime in a temp dir, with the options another process needs to open it. */
+export interface TestRuntime {
+  rt: Runtime;
+  dir: string;
+  options: { root: string; network: { name: string; bridge: string; subnet: string } };
+}
+
 /** A runtime in a fresh temp root with a test-only default network (own bridge, subnet, nft table). */
-export async function testRuntime(tag: string, subnetByte = 231): Promise<{ rt: Runtime; dir: string }> {
+export async function testRuntime(tag: string, subnetByte = 231): Promise<TestRuntime> {
   const dir = tempDir(tag);
   const n = (counter++ % 50) + (process.pid % 100);
-  const rt = await Runtime.open({
-    root: join(dir, 'root'),
-    defaultNetwork: { name: `stratum-ct${n}`, bridge: `stratum-ct${n}`, subnet: `10.${subnetByte}.${n}.0/24` },
+  const network = { name: `stratum-ct${n}`, bridge: `stratum-ct${n}`, subnet: `10.${subnetByte}.${n}.0/24` };
+  const root = join(dir, 'root');
+  const rt = await Runtime.open({ root, defaultNetwork: network });
+  return { rt, dir, options: { root, network } };
+}
+
+const pkgDir = join(import.meta.dirname, '..');
+
+/** nodeScript starts `node --import tsx test/fixtures/NAME.ts JSON` with the sources' condition. */
+export function nodeScript(name: string, arg: unknown): ChildProcess {
+  return spawn(process.execPath, ['--conditions=stratum-source', '--import', 'tsx', join(pkgDir, 'test', 'fixtures', `${name}.ts`), JSON.stringify(arg)], {
+    cwd: pkgDir,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return { rt, dir };
+}
+
+/** runScript runs a fixture to its end and parses the JSON line it prints. */
+export async function runScript<T>(name: string, arg: unknown): Promise<T> {
+  const p = nodeScript(name, arg);
+  let out = '';
+  let err = '';
+  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((r) => p.on('exit', (c) => r(c)));
+  if (code !== 0) throw new Error(`fixture ${name} failed (${code}): ${err}`);
+  return JSON.parse(out.trim().split('\n').pop()!) as T;
+}
+
+/** firstLine resolves with the first JSON line a running fixture prints (rejects with its stderr if it exits first). */
+export function firstLine<T>(p: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    p.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)) as T);
+    });
+    p.on('exit', (c) => reject(new Error(`fixture exited (${c}) before reporting: ${err}`)));
+  });
 }
 
 /** Deletes what testRuntime made: the default network (bridge, rules) and the temp dir. */
-export async function disposeRuntime(t: { rt: Runtime; dir: string }): Promise<void> {
+export async function disposeRuntime(t: TestRuntime): Promise<void> {
+  // Whatever a failed test left running or mounted goes first (rm -rf must never cross a mount).
+  for (const id of t.rt.state.ids()) {
+    try {
+      await (await Container.get(id, { runtime: t.rt })).remove({ force: true, volumes: true });
+    } catch {
+      // best effort
+    }
+  }
+  await t.rt.gc().catch(() => undefined);
   for (const name of t.rt.networks.names()) {
     try {
       await t.rt.networks.remove(name, { force: true });

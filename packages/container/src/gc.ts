@@ -1,0 +1,150 @@
+/**
+ * Runtime.gc(): what a killed Node process leaves behind, found from the records under the state
+ * dir and from the kernel, and removed: processes of containers whose monitor is gone (killed
+ * through their cgroup), rootfs mounts, cgroups, bridge endpoints (veths, port rules, leases),
+ * half-made or half-removed container directories, stale names, volume users that no longer
+ * exist, and `--rm` containers.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cgroup, CgroupNotFoundError } from '@stratum/cgroup';
+import { ContainerNotFoundError } from './errors.js';
+import { processAlive } from './fsutil.js';
+import { isContainerId } from './ids.js';
+import { unmountRoot } from './rootfs.js';
+import type { Runtime } from './runtime.js';
+import { monitored } from './start.js';
+import { volumeStore } from './volumes.js';
+
+/** GcReport: what {@link Runtime.gc} found and removed. */
+export interface GcReport {
+  /** Containers whose processes ran without a monitor and were killed. */
+  killed: string[];
+  /** Containers whose monitor was gone and whose state was corrected (exited, resources released). */
+  reconciled: string[];
+  /** `--rm` containers removed. */
+  removed: string[];
+  /** Mount points unmounted. */
+  mounts: string[];
+  /** Bridge endpoints released (attachment ids). */
+  endpoints: string[];
+  /** Directories of interrupted creates/removes deleted. */
+  leftovers: string[];
+  /** Names whose container no longer exists. */
+  names: string[];
+  /** Volume users that no longer exist, released (`volume:container`). */
+  volumeUsers: string[];
+}
+
+function mountPointsUnder(dir: string): string[] {
+  const prefix = `${dir}/`;
+  const out: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const mp = line.split(' ')[4];
+    if (!mp) continue;
+    const p = mp.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (p.startsWith(prefix)) out.push(p);
+  }
+  // Deepest first.
+  return out.sort((a, b) => b.length - a.length);
+}
+
+function linkExists(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}`);
+}
+
+/** runGc is {@link Runtime.gc}'s implementation. @internal */
+export async function runGc(rt: Runtime, hooks: { reconcile: (rt: Runtime, id: string) => Promise<unknown>; remove: (rt: Runtime, id: string) => Promise<void> }): Promise<GcReport> {
+  const report: GcReport = { killed: [], reconciled: [], removed: [], mounts: [], endpoints: [], leftovers: [], names: [], volumeUsers: [] };
+  const sd = rt.state;
+  const live = new Set<string>();
+  for (const id of sd.ids()) {
+    try {
+      const rec = sd.record(id);
+      const st = sd.state(id);
+      const watched = monitored(id) !== undefined || processAlive(st.monitor);
+      if (watched) {
+        if (st.Running || st.held) live.add(id);
+        continue;
+      }
+      if (!st.Running && !st.held) {
+        if (rec.HostConfig.AutoRemove && st.Status === 'exited') {
+          await hooks.remove(rt, id);
+          report.removed.push(id);
+        }
+        continue;
+      }
+      if (st.Running && processAlive(st.process)) {
+        // Orphaned: no monitor records its output or exit. Kill everything in its cgroup.
+        if (st.held?.cgroup) {
+          try {
+            await (await Cgroup.open(st.held.cgroup)).kill();
+          } catch (e) {
+            if (!(e instanceof CgroupNotFoundError)) throw e;
+          }
+        }
+        if (processAlive(st.process)) process.kill(st.Pid, 'SIGKILL');
+        for (let i = 0; i < 200 && processAlive(st.process); i++) await new Promise((r) => setTimeout(r, 10));
+        report.killed.push(id);
+      }
+      if (st.held?.endpoint) report.endpoints.push(st.held.endpoint.attachmentId);
+      await hooks.reconcile(rt, id);
+      report.reconciled.push(id);
+      if (rec.HostConfig.AutoRemove) {
+        await hooks.remove(rt, id);
+        report.removed.push(id);
+      }
+    } catch (e) {
+      if (e instanceof ContainerNotFoundError) continue;
+      throw e;
+    }
+  }
+  // Mounts under the containers' directories that no running container holds.
+  for (const mp of mountPointsUnder(sd.containers)) {
+    const id = mp.slice(sd.containers.length + 1).split('/')[0]!;
+    if (live.has(id)) continue;
+    unmountRoot(mp);
+    report.mounts.push(mp);
+  }
+  // Interrupted creates and removes.
+  for (const dir of sd.leftovers()) {
+    rmSync(dir, { recursive: true, force: true });
+    report.leftovers.push(dir);
+  }
+  report.names = await sd.pruneNames();
+  // Endpoints on this runtime's networks whose veth is gone (their namespace died with its processes).
+  for (const name of rt.networks.names()) {
+    if (!existsSync(join(rt.root, 'networks', name, 'network.json'))) continue;
+    const net = await rt.networks.get(name);
+    for (const a of net.attachments()) {
+      if (linkExists(a.hostIfname)) continue;
+      await net.detach(a.id);
+      if (!report.endpoints.includes(a.id)) report.endpoints.push(a.id);
+    }
+  }
+  // Volume users that are no containers any more.
+  if (existsSync(join(rt.root, 'volumes'))) {
+    const vs = await volumeStore(rt);
+    for (const v of await vs.list()) {
+      for (const user of await vs.users(v.Name)) {
+        if (isContainerId(user) && !sd.exists(user)) {
+          await vs.release(v.Name, user);
+          report.volumeUsers.push(`${v.Name}:${user}`);
+        }
+      }
+    }
+  }
+  // Exit records of removed --rm containers, kept an hour for late `wait()`ers.
+  const exits = join(sd.containers, '.exits');
+  if (existsSync(exits)) {
+    for (const f of readdirSync(exits)) {
+      const p = join(exits, f);
+      try {
+        if (Date.now() - statSync(p).mtimeMs > 3600_000) rmSync(p, { force: true });
+      } catch {
+        // raced
+      }
+    }
+  }
+  return report;
+}
