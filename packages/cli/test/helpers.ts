@@ -1,6 +1,6 @@
 /** Test helpers: run `stratum` in-process or as a child process and capture its output. */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
@@ -70,5 +70,24 @@ export function stratumProcess(argv: string[], opts: { input?: string; env?: Rec
 /** tempRoot makes a fresh state directory named for stratum; `cleanup` deletes it. */
 export function tempRoot(name: string): { root: string; cleanup: () => void } {
   const root = mkdtempSync(join(tmpdir(), `stratum-cli-${name}-`));
+  chmodSync(root, 0o755);
   return { root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/**
+ * busyboxRootfs writes a busybox-static root filesystem into `dir`: bin/busybox with one
+ * symlink per applet, /etc/passwd and /etc/group (root, nobody), /tmp, /root.
+ */
+export function busyboxRootfs(dir: string): string {
+  mkdirSync(join(dir, 'bin'), { recursive: true });
+  copyFileSync('/bin/busybox', join(dir, 'bin', 'busybox'));
+  chmodSync(join(dir, 'bin', 'busybox'), 0o755);
+  for (const name of execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n')) {
+    if (name !== '' && name !== 'busybox') symlinkSync('busybox', join(dir, 'bin', name));
+  }
+  for (const d of ['etc', 'tmp', 'root', 'var/www']) mkdirSync(join(dir, d), { recursive: true });
+  chmodSync(join(dir, 'tmp'), 0o1777);
+  writeFileSync(join(dir, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n');
+  writeFileSync(join(dir, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
+  return dir;
 }

@@ -1,11 +1,11 @@
 /** The image verbs: `images`, `pull`, `push`, `rmi`, `tag`, `history`, `image inspect`. */
 import type { Store } from '@stratum/image';
-import { parseReference, type Descriptor, type ImageConfig, type Reference } from '@stratum/oci';
+import { parseReference, type Descriptor, type History, type ImageConfig, type Reference } from '@stratum/oci';
 import { flagBool, flagList, flagString, type ParsedArgs } from '../args.js';
 import type { Context } from '../context.js';
 import { CliError, NoSuchObjectError, UsageError } from '../errors.js';
 import { renderInspect, renderList, renderQuiet, type ListFormat } from '../format.js';
-import { PullProgress, PushProgress } from '../progress.js';
+import { PullProgress, PushProgress, type ProgressOutput } from '../progress.js';
 import { ellipsis, humanSize, shortId, since } from '../units.js';
 import { boolFilter, eachName, labelsString, parseFilters } from './common.js';
 import { familiar, findImage, listImages, repoTag, sameRef, type StoredImage } from './images.js';
@@ -99,17 +99,18 @@ export async function images(ctx: Context, p: ParsedArgs): Promise<number> {
   return 0;
 }
 
-/** pull is `stratum pull [-q] [--platform P] NAME[:TAG|@DIGEST]`, with Docker's output. */
-export async function pull(ctx: Context, p: ParsedArgs): Promise<number> {
-  const input = p.args[0]!;
+/**
+ * pullImage pulls `input` into the invocation's store with Docker's output on `out` (header,
+ * per-layer progress, `Digest:` and `Status:` lines; nothing when `quiet`) and returns the
+ * normalized reference. Used by `pull` and by `run`/`create` for a missing image.
+ */
+export async function pullImage(ctx: Context, input: string, opts: { quiet?: boolean; platform?: string; out: ProgressOutput }): Promise<Reference> {
   const ref = parseReference(input);
   const store = await ctx.store();
-  const quiet = flagBool(p, 'quiet');
-  const platform = flagString(p, 'platform');
-  const out = ctx.progress();
+  const { out } = opts;
+  const quiet = opts.quiet === true;
   if (!quiet && ref.tag === 'latest' && !/:[^/]*$/.test(input.split('@')[0]!)) out.write('Using default tag: latest\n');
-  const shown = ref.tag ?? ref.digest!;
-  if (!quiet) out.write(`${shown}: Pulling from ${ref.repository}\n`);
+  if (!quiet) out.write(`${ref.tag ?? ref.digest!}: Pulling from ${ref.repository}\n`);
   let before: string | undefined;
   try {
     before = ref.tag !== undefined ? (await store.resolve(ref.toString())).digest : undefined;
@@ -120,18 +121,22 @@ export async function pull(ctx: Context, p: ParsedArgs): Promise<number> {
   const client = await ctx.registry([ref.registry]);
   const result = await client.pull(ref, {
     store,
-    ...(platform !== undefined ? { platform } : {}),
+    ...(opts.platform !== undefined ? { platform: opts.platform } : {}),
     ...(quiet ? {} : { onProgress: progress.onProgress }),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
-  if (quiet) {
-    ctx.out(`${ref.toString()}\n`);
-    return 0;
+  if (!quiet) {
+    const upToDate = result.downloaded.length === 0 && before === result.descriptor.digest;
+    out.write(`Digest: ${result.index?.digest ?? result.descriptor.digest}\n`);
+    out.write(`Status: ${upToDate ? 'Image is up to date' : 'Downloaded newer image'} for ${ref.familiar}\n`);
   }
-  const digest = result.index?.digest ?? result.descriptor.digest;
-  const upToDate = result.downloaded.length === 0 && before === result.descriptor.digest;
-  out.write(`Digest: ${digest}\n`);
-  out.write(`Status: ${upToDate ? 'Image is up to date' : 'Downloaded newer image'} for ${ref.familiar}\n`);
+  return ref;
+}
+
+/** pull is `stratum pull [-q] [--platform P] NAME[:TAG|@DIGEST]`, with Docker's output. */
+export async function pull(ctx: Context, p: ParsedArgs): Promise<number> {
+  const platform = flagString(p, 'platform');
+  const ref = await pullImage(ctx, p.args[0]!, { quiet: flagBool(p, 'quiet'), ...(platform !== undefined ? { platform } : {}), out: ctx.progress() });
   ctx.out(`${ref.toString()}\n`);
   return 0;
 }
@@ -196,7 +201,7 @@ export async function tag(ctx: Context, p: ParsedArgs): Promise<number> {
 async function containersUsing(ctx: Context, imageId: string, refs: string[]): Promise<string[]> {
   const { listContainers } = await import('./containers.js');
   const all = await listContainers(ctx, { all: true });
-  return all.filter((c) => c.Image === imageId || refs.some((r) => sameRef(r, c.Config.Image))).map((c) => shortId(c.Id));
+  return all.filter((c) => c.Image === imageId || refs.some((r) => sameRef(r, c.Config.Image ?? ''))).map((c) => shortId(c.Id));
 }
 
 /**
@@ -256,7 +261,7 @@ export async function historyOf(s: StoredImage): Promise<HistoryEntry[]> {
   const manifest = await s.image.manifest();
   const config: ImageConfig = s.config;
   const layers = manifest.layers;
-  const hist = config.history ?? layers.map(() => ({}));
+  const hist: History[] = config.history ?? layers.map((): History => ({}));
   let li = 0;
   const rows: HistoryEntry[] = hist.map((h) => {
     const empty = h.empty_layer === true;

@@ -1,0 +1,47 @@
+/**
+ * Containers as the container verbs see them: opened from the invocation's runtime by name, ID
+ * or ID prefix, listed with their inspect documents (Docker's field names), and exported.
+ */
+import type { Writable } from 'node:stream';
+import { Container, type ContainerInspect } from '@stratum/container';
+import type { Context } from '../context.js';
+import { CliError, NoSuchObjectError } from '../errors.js';
+import { runtime } from './network.js';
+
+/** openContainer finds a container of the invocation's root (NoSuchObjectError when none matches). */
+export async function openContainer(ctx: Context, ref: string, exitCode = 1): Promise<Container> {
+  const rt = await runtime(ctx);
+  try {
+    return await Container.get(ref, { runtime: rt });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'CONTAINER_NOT_FOUND' || (e as Error).name === 'ContainerNotFoundError') throw new NoSuchObjectError('container', ref, exitCode);
+    throw e;
+  }
+}
+
+/** listContainers returns the inspect documents of the containers (`all`: stopped ones too), newest first. */
+export async function listContainers(ctx: Context, opts: { all: boolean }): Promise<ContainerInspect[]> {
+  const rt = await runtime(ctx);
+  const summaries = await Container.list({ runtime: rt, all: opts.all });
+  const out: ContainerInspect[] = [];
+  for (const s of summaries) {
+    try {
+      out.push(await (await Container.get(s.Id, { runtime: rt })).inspect());
+    } catch (e) {
+      if ((e as Error).name !== 'ContainerNotFoundError') throw e; // removed meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * exportContainerRootfs writes a container's filesystem as a tar (`docker export`): the merged
+ * root of a running container, through @stratum/image-archive's exportRootfs.
+ */
+export async function exportContainerRootfs(ctx: Context, ref: string, output: string | Writable): Promise<void> {
+  const c = await openContainer(ctx, ref, 125);
+  const info = await c.inspect();
+  if (!info.State.Running) throw new CliError('NOT_RUNNING', `container ${ref} is not running: start it to export its filesystem`);
+  const { exportRootfs } = await import('@stratum/image-archive');
+  await exportRootfs(info.GraphDriver.Data.MergedDir, output, ctx.signal ? { signal: ctx.signal } : {});
+}
