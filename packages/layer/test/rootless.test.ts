@@ -52,7 +52,7 @@ describe('rootless apply and create', () => {
     };
     expect(out.uid).toBe(ids!.uid);
     expect(out.flatWarnings).toEqual(['XATTR_SKIPPED usr/bin/su', 'DEVICE_SKIPPED dev/null']);
-    expect(out.overlayWarnings).toEqual(['DEVICE_SKIPPED dev/null']);
+    expect(out.overlayWarnings).toEqual(['XATTR_SKIPPED usr/bin/su', 'DEVICE_SKIPPED dev/null']);
     for (const s of Object.values(out.flat)) expect([s.uid, s.gid]).toEqual([ids!.uid, ids!.gid]);
     expect(out.flat['etc/shadow']).toMatchObject({ type: 'file', mode: 0o640 });
     expect(out.flat['usr/bin/su']).toMatchObject({ mode: 0o4755, xattrs: { 'user.ok': '32' } });
