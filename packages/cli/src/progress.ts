@@ -192,6 +192,8 @@ export class ArchiveProgress {
     const current = typeof r.current === 'number' ? r.current : typeof r.bytes === 'number' ? r.bytes : undefined;
     if (idRaw === undefined || current === undefined) return;
     const total = typeof r.total === 'number' ? r.total : typeof r.size === 'number' ? r.size : undefined;
-    this.#lines.update(shortId(idRaw), this.#verb, progressBar(current, total, this.#out.columns), { force: total !== undefined && current >= total });
+    // A digest, or an archive member named after one (`blobs/sha256/<hex>`, `<hex>/layer.tar`).
+    const hex = /[0-9a-f]{64}/.exec(idRaw)?.[0];
+    this.#lines.update(hex !== undefined ? hex.slice(0, 12) : shortId(idRaw), this.#verb, progressBar(current, total, this.#out.columns), { force: total !== undefined && current >= total });
   };
 }
