@@ -7,3 +7,4 @@ export { type ArchiveOutput } from './output.js';
 export { type ArchiveStore } from './store.js';
 export { loadDockerArchive, importOciLayout, type LoadOptions, type LoadedImage, type LoadStore, type StoreWrite } from './load.js';
 export { exportOciLayout, type ExportOptions } from './export-oci-layout.js';
+export { exportRootfs, type ExportRootfsOptions, type ExportRootfsResult } from './export-rootfs.js';
