@@ -178,6 +178,7 @@ export class ArchiveProgress {
   readonly #lines: LineDisplay;
   readonly #out: ProgressOutput;
   readonly #verb: string;
+  readonly #totals = new Map<string, number>();
 
   constructor(out: ProgressOutput, verb: 'Loading layer' | 'Saving layer' | 'Importing') {
     this.#out = out;
@@ -194,6 +195,14 @@ export class ArchiveProgress {
     const total = typeof r.total === 'number' ? r.total : typeof r.size === 'number' ? r.size : undefined;
     // A digest, or an archive member named after one (`blobs/sha256/<hex>`, `<hex>/layer.tar`).
     const hex = /[0-9a-f]{64}/.exec(idRaw)?.[0];
-    this.#lines.update(hex !== undefined ? hex.slice(0, 12) : shortId(idRaw), this.#verb, progressBar(current, total, this.#out.columns), { force: total !== undefined && current >= total });
+    const id = hex !== undefined ? hex.slice(0, 12) : shortId(idRaw);
+    if (total !== undefined) this.#totals.set(id, total);
+    this.#lines.update(id, this.#verb, progressBar(current, total, this.#out.columns), { force: total !== undefined && current >= total });
   };
+
+  /** finish draws every bar full once the operation succeeded (the last byte counts may have been throttled away). */
+  finish(): void {
+    if (!this.#out.tty) return;
+    for (const [id, total] of this.#totals) this.#lines.update(id, this.#verb, progressBar(total, total, this.#out.columns), { force: true });
+  }
 }

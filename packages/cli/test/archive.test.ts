@@ -67,7 +67,9 @@ describe('stratum save / load', () => {
       const big = join(t.root, 'big.tar');
       expect((await stratum(['save', '-o', big, 'nginx:stable'], { root: root() })).code).toBe(0);
       const tty = await stratum(['load', '-i', big], { root: join(t2.root, 'again'), tty: true });
-      expect(tty.stdout).toMatch(/\n[0-9a-f]{12}: Loading layer \[=+>\s*\]/);
+      expect(tty.stdout).toMatch(/(^|\n)[0-9a-f]{12}: Loading layer \[=+>\s*\]/);
+      // The bars end full, as docker's.
+      expect(tty.stdout).toMatch(/\[={50}>\]\s+(\S+)\/\1/);
       expect(tty.stdout).toMatch(/Loaded image: nginx:stable\n$/);
     } finally {
       t2.cleanup();

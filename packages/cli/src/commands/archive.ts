@@ -33,6 +33,7 @@ export async function save(ctx: Context, p: ParsedArgs): Promise<number> {
     onProgress: progress.onProgress,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
+  progress.finish();
   return 0;
 }
 
@@ -48,6 +49,7 @@ export async function load(ctx: Context, p: ParsedArgs): Promise<number> {
     ...(quiet ? {} : { onProgress: progress.onProgress }),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
+  progress.finish();
   for (const img of loaded) {
     if (img.tags.length === 0) ctx.out(`Loaded image ID: ${img.id ?? img.descriptor.digest}\n`);
     for (const t of img.tags) ctx.out(`Loaded image: ${familiar(t)}\n`);
