@@ -20,7 +20,8 @@ import { mountOverlayRoot, prepareInitLayer, unmountRoot } from './rootfs.js';
 import { Runtime, setGcImpl } from './runtime.js';
 import { runGc } from './gc.js';
 import { checkSpec, type ContainerSpec, type StartIO } from './spec.js';
-import { monitored, setRemoveHook, startContainer } from './start.js';
+import { monitored, setLowerDirsProvider, setRemoveHook, startContainer } from './start.js';
+import { lowersOf, resolveImage } from './images.js';
 import { resolveUserInRoot } from './user.js';
 import { attachVolumes, detachVolumes, needsCopyUp, volumeSpecs } from './volumes.js';
 
@@ -170,6 +171,8 @@ async function removeContainer(rt: Runtime, id: string, removeAnonymous: boolean
 }
 
 setRemoveHook((rt, id) => removeContainer(rt, id, true));
+setImageResolver(resolveImage);
+setLowerDirsProvider((rt, rec) => lowersOf(rt, rec));
 setGcImpl((rt) => runGc(rt, { reconcile, remove: (r, id) => removeContainer(r, id, true) }));
 
 /**
@@ -394,7 +397,7 @@ export class Container implements AsyncDisposable {
   async inspect(): Promise<ContainerInspect> {
     const st = await this.state();
     const p = this.runtime.state.paths(this.id);
-    const lowers = this.#record.rootfs !== undefined ? [p.init, this.#record.rootfs] : [p.init];
+    const lowers = this.#record.rootfs !== undefined ? [p.init, this.#record.rootfs] : [p.init, ...(await lowersOf(this.runtime, this.#record))];
     return inspectOf(this.#record, st, p, lowers, this.runtime.options.cgroupParent ?? '');
   }
 

@@ -59,7 +59,9 @@ export async function startDetached(rt: Runtime, id: string, logFile: string): P
   const log = openSync(logFile, 'a', 0o640);
   let child;
   try {
-    child = cpSpawn(process.execPath, [...argv, JSON.stringify({ runtime: rt.options, id })], {
+    const { store, ...options } = rt.options;
+    const runtime = store ? { ...options, storeRoot: store.root } : options;
+    child = cpSpawn(process.execPath, [...argv, JSON.stringify({ runtime, id })], {
       cwd,
       detached: true,
       stdio: ['ignore', log, log, 'pipe'],

@@ -11,6 +11,7 @@ import { Cgroup, CgroupNotFoundError } from '@stratum/cgroup';
 import { ContainerNotFoundError } from './errors.js';
 import { processAlive } from './fsutil.js';
 import { isContainerId } from './ids.js';
+import { pruneLayerLeftovers } from './images.js';
 import { unmountRoot } from './rootfs.js';
 import type { Runtime } from './runtime.js';
 import { monitored } from './start.js';
@@ -112,6 +113,7 @@ export async function runGc(rt: Runtime, hooks: { reconcile: (rt: Runtime, id: s
     report.leftovers.push(dir);
   }
   report.names = await sd.pruneNames();
+  report.leftovers.push(...pruneLayerLeftovers(rt));
   // Endpoints on this runtime's networks whose veth is gone (their namespace died with its processes).
   for (const name of rt.networks.names()) {
     if (!existsSync(join(rt.root, 'networks', name, 'network.json'))) continue;

@@ -1,6 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Store } from '@stratum/image';
+import { closeImageStore, imageStore } from './images.js';
+import type { RegistryClientOptions } from '@stratum/registry-client';
 import type { GcReport } from './gc.js';
 import { Networks, type NetworkConfig } from './networks.js';
 import { StateDir } from './state-dir.js';
@@ -11,6 +14,13 @@ export interface RuntimeOptions {
   root?: string;
   /** The default bridge network (default: name `bridge`, interface `stratum0`, 10.88.0.0/16). */
   defaultNetwork?: NetworkConfig;
+  /** The image store to use (default: one opened at `storeRoot`). */
+  store?: Store;
+  /** The image store's root when `store` is not given (default: `root`). */
+  storeRoot?: string;
+  /** Pull missing images (default true), with these registry client options (default: Docker's credentials from ~/.docker/config.json). */
+  pull?: boolean;
+  registry?: RegistryClientOptions;
   /** Parent of the containers' cgroups, relative to the hierarchy roots (`--cgroup-parent`); default none: `stratum-<id>` at the root. */
   cgroupParent?: string;
 }
@@ -70,6 +80,11 @@ export class Runtime implements AsyncDisposable {
     return rt;
   }
 
+  /** store returns the image store containers are created from (opened on first use; the `store` option, else an OCI layout at `storeRoot` or `root`). */
+  store(): Promise<Store> {
+    return imageStore(this);
+  }
+
   /** The cgroup path of a container (relative to the hierarchy roots). */
   cgroupPath(id: string): string {
     const leaf = `stratum-${id}`;
@@ -94,11 +109,12 @@ export class Runtime implements AsyncDisposable {
     return rt.gc();
   }
 
-  /** close lets go of this process's network handles (stopping its port proxies). Idempotent. */
+  /** close lets go of this process's network handles (stopping its port proxies) and closes the image store it opened. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.networks.close();
+    await closeImageStore(this);
   }
 
   /** Same as {@link Runtime.close}. */

@@ -2,6 +2,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createLayer } from '@stratum/layer';
+import type { ImageConfig } from '@stratum/oci';
+import { memoryImage, memoryLayer } from '@stratum/testing';
 import { Container, Runtime } from '../src/index.js';
 
 /** A temp dir named stratum-ct-*, world-readable. */
@@ -113,4 +116,18 @@ export async function collect(lines: AsyncIterable<{ text: string }>): Promise<s
   let out = '';
   for await (const l of lines) out += l.text;
   return out;
+}
+
+/**
+ * busyboxImage writes an image of `rootfs` (one layer, made with @stratum/layer's createLayer) to
+ * the runtime's store under `ref`, with `config` as the image's runtime config.
+ */
+export async function busyboxImage(rt: Runtime, rootfs: string, ref: string, config: ImageConfig['config'] = { Cmd: ['sh'] }): Promise<string> {
+  const layer = createLayer({ from: undefined, to: rootfs }, { compression: 'none', reproducible: { mtime: 0 } });
+  const chunks: Buffer[] = [];
+  for await (const c of layer.stream) chunks.push(c as Buffer);
+  const img = await memoryImage([memoryLayer(Buffer.concat(chunks))], { config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ...config } });
+  const store = await rt.store();
+  await store.write(img, ref);
+  return img.configDigest();
 }

@@ -1,0 +1,77 @@
+/** Containers from images in the store: config applied, layers unpacked once into the shared cache, pull errors. */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { guard, useLeakCheck } from '@stratum/testing';
+import { Container, ImageUnavailableError, Runtime } from '../src/index.js';
+import { busyboxImage, busyboxRootfs, collect, disposeRuntime, testRuntime, type TestRuntime } from './helpers.js';
+
+useLeakCheck({ beforeEach, afterEach });
+
+let t: TestRuntime;
+let imageId: string;
+
+beforeAll(async () => {
+  if (process.getuid?.() !== 0) return;
+  t = await testRuntime('img', 238);
+  const rootfs = busyboxRootfs(join(t.dir, 'rootfs'));
+  imageId = await busyboxImage(t.rt, rootfs, 'stratum-test/busybox:1', {
+    Entrypoint: ['/bin/sh', '-c'],
+    Cmd: ['echo "$GREETING from $(pwd) as $(id -un)"'],
+    Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'GREETING=hello'],
+    WorkingDir: '/home/app',
+    User: 'app',
+    Labels: { 'org.example.image': 'yes' },
+  });
+});
+afterAll(async () => {
+  if (t) await disposeRuntime(t);
+});
+
+describe('containers from images', () => {
+  it('applies the image config (Entrypoint, Cmd, Env, WorkingDir, User, Labels) and overrides', async (ctx) => {
+    guard(ctx, 'root', 'overlay');
+    const a = await Container.run({ image: 'stratum-test/busybox:1', network: 'none' }, { runtime: t.rt });
+    expect((await a.wait()).exitCode).toBe(0);
+    expect(await collect(a.logs())).toBe('hello from /home/app as app\n');
+    const i = await a.inspect();
+    expect(i.Image).toBe(imageId);
+    expect(i.Config.Image).toBe('stratum-test/busybox:1');
+    expect(i.Config.Labels).toEqual({ 'org.example.image': 'yes' });
+    expect(i.GraphDriver.Data.LowerDir.split(':')).toHaveLength(2);
+
+    const b = await Container.run({ image: 'stratum-test/busybox:1', network: 'none', cmd: ['echo $GREETING $X; id -u'], env: { X: 'y' }, user: 'root' }, { runtime: t.rt });
+    await b.wait();
+    expect(await collect(b.logs())).toBe('hello y\n0\n');
+    // One unpacked layer, shared.
+    const layers = join(t.options.root, 'layers', 'sha256');
+    expect(readdirSync(layers).filter((n) => !n.startsWith('.'))).toHaveLength(1);
+    expect(i.GraphDriver.Data.LowerDir.split(':')[1]).toBe((await b.inspect()).GraphDriver.Data.LowerDir.split(':')[1]);
+    await a.remove();
+    await b.remove();
+  });
+
+  it('the container layer holds only the container\'s changes; the shared layer stays untouched', async (ctx) => {
+    guard(ctx, 'root', 'overlay');
+    const c = await Container.run({ image: 'stratum-test/busybox:1', network: 'none', user: 'root', entrypoint: ['sh', '-c'], cmd: ['echo x > /tmp/new; rm /bin/vi'] }, { runtime: t.rt });
+    expect((await c.wait()).exitCode).toBe(0);
+    const upper = (await c.inspect()).GraphDriver.Data.UpperDir;
+    expect(existsSync(join(upper, 'tmp', 'new'))).toBe(true);
+    expect(statSync(join(upper, 'bin', 'vi')).isCharacterDevice()).toBe(true); // an overlay whiteout
+    expect(existsSync(join(upper, 'proc'))).toBe(false); // mount points live in the init layer
+    const lower = (await c.inspect()).GraphDriver.Data.LowerDir.split(':')[1]!;
+    expect(existsSync(join(lower, 'bin', 'vi'))).toBe(true);
+    await c.remove();
+  });
+
+  it('a missing image that cannot be pulled is ImageUnavailableError, leaving nothing', async (ctx) => {
+    guard(ctx, 'root');
+    await using rt = await Runtime.open({ root: t.options.root, defaultNetwork: t.options.network, registry: { insecure: ['127.0.0.1:9'] } });
+    const err = await Container.create({ image: '127.0.0.1:9/stratum/none:1', cmd: ['true'] }, { runtime: rt }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ImageUnavailableError);
+    expect(err).toMatchObject({ code: 'IMAGE_UNAVAILABLE', ref: '127.0.0.1:9/stratum/none:1' });
+    await using off = await Runtime.open({ root: t.options.root, defaultNetwork: t.options.network, pull: false });
+    await expect(Container.create({ image: 'stratum-test/nope:1', cmd: ['true'] }, { runtime: off })).rejects.toThrow(/pulling is off/);
+    expect(await Container.list({ runtime: t.rt, all: true })).toEqual([]);
+  });
+});
