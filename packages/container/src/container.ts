@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
+import { writeBundle, type ExportBundleOptions } from './bundle.js';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cgroup, CgroupNotFoundError, type CgroupStats } from '@stratum/cgroup';
@@ -397,7 +398,7 @@ export class Container implements AsyncDisposable {
   async inspect(): Promise<ContainerInspect> {
     const st = await this.state();
     const p = this.runtime.state.paths(this.id);
-    const lowers = this.#record.rootfs !== undefined ? [p.init, this.#record.rootfs] : [p.init, ...(await lowersOf(this.runtime, this.#record))];
+    const lowers = await this.#lowers();
     return inspectOf(this.#record, st, p, lowers, this.runtime.options.cgroupParent ?? '');
   }
 
@@ -676,6 +677,23 @@ export class Container implements AsyncDisposable {
       }
     }
     return { read: new Date().toISOString(), cgroup, networks };
+  }
+
+  /**
+   * exportBundle writes an OCI runtime bundle of the container into `dir` (empty or missing):
+   * `config.json` (its process, user, env, mounts, namespaces with an unconfigured network
+   * namespace, masked/read-only paths, capabilities, cgroup limits) and `rootfs/`, a copy of its
+   * filesystem with its /etc files — what `runc run`/`crun run` start as is.
+   */
+  async exportBundle(dir: string, opts: ExportBundleOptions = {}): Promise<void> {
+    if (typeof dir !== 'string' || dir === '') throw new TypeError('exportBundle: dir must be a path');
+    const lowers = await this.#lowers();
+    await this.runtime.state.lock(this.id, () => writeBundle(this.#record, this.runtime.state.paths(this.id), lowers, resolvePath(dir), opts));
+  }
+
+  async #lowers(): Promise<string[]> {
+    const p = this.runtime.state.paths(this.id);
+    return this.#record.rootfs !== undefined ? [p.init, this.#record.rootfs] : [p.init, ...(await lowersOf(this.runtime, this.#record))];
   }
 
   /** Stops (with the default timeout) and removes the container, with its anonymous volumes: for `await using`. */
