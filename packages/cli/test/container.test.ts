@@ -5,6 +5,7 @@
  * `--network none` (the bridge network is covered in network.test.ts and e2e.test.ts).
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { guard, useLeakCheck } from '@stratum/testing';
 import { busyboxRootfs, stratum, tempRoot } from './helpers.js';
@@ -72,7 +73,7 @@ describe('stratum run / exec / logs / ps / stop / rm', () => {
     const ps = await run(['ps']);
     const lines = ps.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/);
-    expect(lines[1]).toMatch(new RegExp(`^${id.slice(0, 12)}\\s+\\S+\\s+"sh -c 'echo start…"|^${id.slice(0, 12)}\\s+\\S+\\s+".{1,20}"\\s+.*Up .*\\s+web$`));
+    expect(lines[1]).toMatch(new RegExp(`^${id.slice(0, 12)}\\s+${rootfs}\\s+"sh -c echo started;…"\\s+(Less than a second|\\d+ seconds?) ago\\s+Up .+\\s+web$`));
     expect((await run(['ps', '--format', '{{.Names}} {{.State}} {{.Label "tier"}}'])).stdout).toBe('web running front\n');
     expect((await run(['ps', '-q', '--filter', 'label=tier=front', '--filter', 'name=we'])).stdout).toBe(`${id.slice(0, 12)}\n`);
     expect((await run(['ps', '-q', '--filter', 'status=exited'])).stdout).toBe('');
@@ -96,6 +97,13 @@ describe('stratum run / exec / logs / ps / stop / rm', () => {
     const top = await run(['top', 'web']);
     expect(top.stdout.split('\n')[0]).toMatch(/^UID\s+PID\s+PPID\s+STIME\s+TIME\s+CMD$/);
     expect(top.stdout).toMatch(/sleep 1000/);
+
+    // docker export: the container's filesystem, with what it wrote.
+    expect((await run(['exec', 'web', 'sh', '-c', 'echo hi > /root/note'])).code).toBe(0);
+    const tarFile = join(t.root, 'web.tar');
+    expect(await run(['export', '-o', tarFile, 'web'])).toEqual({ code: 0, stdout: '', stderr: '' });
+    const names = execFileSync('tar', ['-tf', tarFile], { encoding: 'utf8' }).split('\n');
+    expect(names).toEqual(expect.arrayContaining([expect.stringMatching(/^(\.\/)?bin\/busybox$/), expect.stringMatching(/^(\.\/)?root\/note$/)]));
 
     expect(await run(['pause', 'web'])).toEqual({ code: 0, stdout: 'web\n', stderr: '' });
     expect((await run(['ps', '--format', '{{.Status}}'])).stdout).toMatch(/\(Paused\)/);

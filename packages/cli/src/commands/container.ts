@@ -5,15 +5,15 @@
 import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { Container, type ContainerInspect, type ContainerSpec } from '@stratum/container';
+import { Container, type ContainerInspect, type ContainerSpec, type ContainerSummary } from '@stratum/container';
 import { parseReference } from '@stratum/oci';
 import { flagBool, flagInt, flagList, flagString, type ParsedArgs } from '../args.js';
 import { Context } from '../context.js';
 import { CliError, NoSuchObjectError, UsageError } from '../errors.js';
 import { renderInspect, renderList, renderQuiet, tabwrite, type ListFormat } from '../format.js';
-import { ellipsis, humanDuration, shortId, since } from '../units.js';
+import { ellipsis, shortId, since } from '../units.js';
 import { eachName, labelsString, parseFilters, parseKeyValues } from './common.js';
-import { listContainers, openContainer } from './containers.js';
+import { listContainers, openContainer, type ListedContainer } from './containers.js';
 import { pullImage } from './image.js';
 import { runtime } from './network.js';
 
@@ -249,45 +249,29 @@ const psFormat: ListFormat = {
   quietField: 'ID',
 };
 
-/** statusOf renders docker ps's STATUS column from an inspect document. */
-export function statusOf(c: ContainerInspect, now = Date.now()): string {
-  const s = c.State;
-  if (s.Running) return `Up ${humanDuration(now - Date.parse(s.StartedAt))}${s.Paused ? ' (Paused)' : ''}`;
-  if (s.Status === 'created') return 'Created';
-  if (s.Status === 'dead') return 'Dead';
-  if (s.Status === 'removing') return 'Removal In Progress';
-  return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+/** portsOf renders docker ps's PORTS column from a summary: `0.0.0.0:8080->80/tcp, 53/udp`. */
+export function portsOf(s: ContainerSummary): string {
+  return s.Ports.map((p) => (p.PublicPort !== undefined ? `${p.IP || '0.0.0.0'}:${p.PublicPort}->${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`))
+    .sort()
+    .join(', ');
 }
 
-/** portsOf renders docker ps's PORTS column: `0.0.0.0:8080->80/tcp, 53/udp`. */
-export function portsOf(c: ContainerInspect): string {
-  const out: string[] = [];
-  for (const [port, bindings] of Object.entries(c.NetworkSettings.Ports ?? {})) {
-    if (!bindings || bindings.length === 0) out.push(port);
-    else for (const b of bindings) out.push(`${b.HostIp || '0.0.0.0'}:${b.HostPort}->${port}`);
-  }
-  return out.sort().join(', ');
-}
-
-function commandOf(c: ContainerInspect): string {
-  return [c.Path, ...c.Args].join(' ');
-}
-
-function containerRow(c: ContainerInspect, noTrunc: boolean, now: number): Record<string, unknown> {
-  const command = commandOf(c);
+function containerRow({ summary: s, inspect: c }: ListedContainer, noTrunc: boolean, now: number): Record<string, unknown> {
+  // Docker's COMMAND: path and args joined by spaces (no inner quoting), quoted as a whole.
+  const command = [c.Path, ...c.Args].join(' ');
   return {
     ID: noTrunc ? c.Id : shortId(c.Id),
-    Image: c.Config.Image ?? '',
+    Image: s.Image,
     Command: JSON.stringify(noTrunc ? command : ellipsis(command, 20)),
     CreatedAt: c.Created,
     RunningFor: since(c.Created, now),
-    Status: statusOf(c, now),
-    State: c.State.Status,
-    Ports: portsOf(c),
-    Names: c.Name.replace(/^\//, ''),
+    Status: s.Status,
+    State: s.State,
+    Ports: portsOf(s),
+    Names: s.Names.map((n) => n.replace(/^\//, '')).join(','),
     Size: 'N/A',
-    Labels: labelsString(c.Config.Labels),
-    Label: (k: string) => c.Config.Labels?.[k] ?? '',
+    Labels: labelsString(s.Labels),
+    Label: (k: string) => s.Labels?.[k] ?? '',
     Mounts: c.Mounts.map((m) => m.Name ?? m.Source).join(','),
     LocalVolumes: String(c.Mounts.filter((m) => m.Type === 'volume').length),
     Networks: Object.keys(c.NetworkSettings.Networks ?? {}).join(','),
@@ -306,7 +290,7 @@ export async function ps(ctx: Context, p: ParsedArgs): Promise<number> {
   };
   const any = <T>(values: T[] | undefined, ok: (v: T) => boolean): boolean => values === undefined || values.some(ok);
   list = list.filter(
-    (c) =>
+    ({ inspect: c }) =>
       any(f.get('status'), (s) => c.State.Status === s) &&
       any(f.get('name'), (n) => c.Name.replace(/^\//, '').includes(n)) &&
       any(f.get('id'), (i) => c.Id.startsWith(i)) &&

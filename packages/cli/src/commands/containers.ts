@@ -3,7 +3,7 @@
  * or ID prefix, listed with their inspect documents (Docker's field names), and exported.
  */
 import type { Writable } from 'node:stream';
-import { Container, type ContainerInspect } from '@stratum/container';
+import { Container, type ContainerInspect, type ContainerSummary } from '@stratum/container';
 import type { Context } from '../context.js';
 import { CliError, NoSuchObjectError } from '../errors.js';
 import { runtime } from './network.js';
@@ -19,14 +19,20 @@ export async function openContainer(ctx: Context, ref: string, exitCode = 1): Pr
   }
 }
 
-/** listContainers returns the inspect documents of the containers (`all`: stopped ones too), newest first. */
-export async function listContainers(ctx: Context, opts: { all: boolean }): Promise<ContainerInspect[]> {
+/** ListedContainer: a container's `docker ps` summary and its inspect document. */
+export interface ListedContainer {
+  summary: ContainerSummary;
+  inspect: ContainerInspect;
+}
+
+/** listContainers returns the containers (`all`: stopped ones too), newest first, with summary and inspect document. */
+export async function listContainers(ctx: Context, opts: { all: boolean }): Promise<ListedContainer[]> {
   const rt = await runtime(ctx);
   const summaries = await Container.list({ runtime: rt, all: opts.all });
-  const out: ContainerInspect[] = [];
-  for (const s of summaries) {
+  const out: ListedContainer[] = [];
+  for (const summary of summaries) {
     try {
-      out.push(await (await Container.get(s.Id, { runtime: rt })).inspect());
+      out.push({ summary, inspect: await (await Container.get(summary.Id, { runtime: rt })).inspect() });
     } catch (e) {
       if ((e as Error).name !== 'ContainerNotFoundError') throw e; // removed meanwhile
     }

@@ -201,7 +201,7 @@ export async function tag(ctx: Context, p: ParsedArgs): Promise<number> {
 async function containersUsing(ctx: Context, imageId: string, refs: string[]): Promise<string[]> {
   const { listContainers } = await import('./containers.js');
   const all = await listContainers(ctx, { all: true });
-  return all.filter((c) => c.Image === imageId || refs.some((r) => sameRef(r, c.Config.Image ?? ''))).map((c) => shortId(c.Id));
+  return all.filter(({ inspect: c }) => c.Image === imageId || refs.some((r) => sameRef(r, c.Config.Image ?? ''))).map(({ inspect: c }) => shortId(c.Id));
 }
 
 /**
