@@ -5,7 +5,7 @@
  * `--network none` (the bridge network is covered in network.test.ts and e2e.test.ts).
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { guard, useLeakCheck } from '@stratum/testing';
 import { busyboxRootfs, stratum, tempRoot } from './helpers.js';
@@ -115,6 +115,16 @@ describe('stratum run / exec / logs / ps / stop / rm', () => {
     expect(await run(['rm', 'web'])).toEqual({ code: 0, stdout: 'web\n', stderr: '' });
     const gone = await run(['rm', 'web']);
     expect(gone).toEqual({ code: 1, stdout: '', stderr: 'stratum container rm: no such container: web\n' });
+  });
+
+  it('-it in a real terminal (script(1) gives the bin a pty): the container gets a tty, raw input, its exit code', (ctx) => {
+    guard(ctx, 'root', 'overlay', 'mount-ns', 'tool:script');
+    const bin = join(import.meta.dirname, '..', 'src', 'bin.ts');
+    const cmd = [process.execPath, '--conditions=stratum-source', '--import', 'tsx', bin, '--root', root(), 'run', '-it', '--rm', ...base(), 'sh', '-c', 'test -t 0 && test -t 1 && echo tty-ok; read line; echo "got $line"; exit 5'].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+    const r = spawnSync('script', ['-q', '-e', '-c', cmd, '/dev/null'], { input: 'typed\n', encoding: 'utf8', timeout: 60_000, cwd: join(import.meta.dirname, '..', '..', '..') });
+    expect(r.status, r.stdout + r.stderr).toBe(5);
+    expect(r.stdout).toMatch(/tty-ok/);
+    expect(r.stdout).toMatch(/got typed/);
   });
 
   it('kill -s and rm -f of a running container; start of a stopped one', async (ctx) => {
