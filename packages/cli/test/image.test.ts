@@ -89,6 +89,20 @@ describe('stratum images / tag / rmi / history / image inspect', () => {
     expect(bad.stderr).toMatch(/^stratum image tag: invalid reference "UPPER:case".*\(INVALID_REFERENCE\)\n$/);
   });
 
+  it('image inspect and inspect: Docker\'s fields, -f templates, --type, several names', async () => {
+    const r = await stratum(['image', 'inspect', '-f', '{{.Id}} {{json .RepoTags}} {{.Config.Cmd}} {{index .Config.Labels "team"}} {{.RootFS.Type}} {{len .RootFS.Layers}}', 'busybox'], { root: t.root });
+    expect(r).toEqual({ code: 0, stdout: `${ids.idA} ["busybox:1.36","busybox:latest"] [/bin/sh] web layers 1\n`, stderr: '' });
+    const arr = JSON.parse((await stratum(['inspect', 'busybox', ids.idB.slice(7, 19)], { root: t.root })).stdout) as Array<{ Id: string; Os: string }>;
+    expect(arr.map((x) => x.Id)).toEqual([ids.idA, ids.idB]);
+    expect(arr[0]!.Os).toBe('linux');
+    const typed = await stratum(['inspect', '--type', 'image', '-f', '{{.Id}}', 'localhost:5000/team/app:1'], { root: t.root });
+    expect(typed.stdout).toBe(`${ids.idB}\n`);
+    const miss = await stratum(['inspect', '--type', 'image', 'busybox', 'nosuch'], { root: t.root });
+    expect(miss.code).toBe(1);
+    expect(miss.stderr).toBe('stratum inspect: no such image: nosuch\n');
+    expect(JSON.parse(miss.stdout)).toHaveLength(1);
+  });
+
   it('history: newest first, image ID then <missing>, empty layers 0B, --no-trunc, -q, -H=false', async () => {
     const r = await stratum(['history', 'busybox'], { root: t.root });
     const lines = r.stdout.trimEnd().split('\n');

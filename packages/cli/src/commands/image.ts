@@ -1,6 +1,6 @@
 /** The image verbs: `images`, `pull`, `push`, `rmi`, `tag`, `history`, `image inspect`. */
 import type { Store } from '@stratum/image';
-import { parseReference, type Descriptor, type History, type ImageConfig, type Reference } from '@stratum/oci';
+import { parseReference, type Descriptor, type Reference } from '@stratum/oci';
 import { flagBool, flagList, flagString, type ParsedArgs } from '../args.js';
 import type { Context } from '../context.js';
 import { CliError, NoSuchObjectError, UsageError } from '../errors.js';
@@ -242,55 +242,30 @@ const historyFormat: ListFormat = {
   quietField: 'ID',
 };
 
-/** HistoryEntry: one line of `docker history`, newest first. */
-export interface HistoryEntry {
-  id: string;
-  created: string | undefined;
-  createdBy: string;
-  size: number;
-  comment: string;
-}
-
-/**
- * historyOf lists an image's history like `docker history`, newest first: each config
- * `history` entry with the size of its layer (compressed, as stored; 0 for an empty layer);
- * the newest line carries the image ID, older ones `<missing>`.
- */
-export async function historyOf(s: StoredImage): Promise<HistoryEntry[]> {
-  if (s.image === undefined || s.config === undefined) throw new CliError('UNREADABLE_IMAGE', `image ${familiar(s.ref)} has no manifest for this platform`);
-  const manifest = await s.image.manifest();
-  const config: ImageConfig = s.config;
-  const layers = manifest.layers;
-  const hist: History[] = config.history ?? layers.map((): History => ({}));
-  let li = 0;
-  const rows: HistoryEntry[] = hist.map((h) => {
-    const empty = h.empty_layer === true;
-    const size = empty ? 0 : (layers[li++]?.size ?? 0);
-    return { id: '<missing>', created: h.created, createdBy: h.created_by ?? '', size, comment: h.comment ?? '' };
-  });
-  rows.reverse();
-  if (rows.length > 0) rows[0]!.id = s.id;
-  return rows;
-}
-
-/** history is `stratum history [-H=false] [--no-trunc] [-q] [--format …] IMAGE`. */
+/** history is `stratum history [-H=false] [--no-trunc] [-q] [--format …] IMAGE` (@stratum/image's history). */
 export async function history(ctx: Context, p: ParsedArgs): Promise<number> {
   const store = await ctx.store();
   const s = (await findImage(store, p.args[0]!).catch((e: unknown) => {
     if (e instanceof NoSuchObjectError) throw new NoSuchObjectError('image', p.args[0]!, 125);
     throw e;
   })).matches[0]!;
+  if (s.image === undefined) throw new CliError('UNREADABLE_IMAGE', `image ${p.args[0]} has no manifest for this platform`);
+  const { history: historyOf } = await import('@stratum/image');
   const human = !['false', '0', 'f', 'F', 'FALSE', 'False'].includes(flagString(p, 'human') ?? 'true');
   const noTrunc = flagBool(p, 'no-trunc');
   const now = Date.now();
-  const rows = (await historyOf(s)).map((h) => ({
-    ID: h.id === '<missing>' ? h.id : noTrunc ? h.id : shortId(h.id),
-    CreatedSince: human ? since(h.created, now) : (h.created ?? ''),
-    CreatedAt: h.created ?? '',
-    CreatedBy: noTrunc ? h.createdBy : ellipsis(h.createdBy.replace(/[\t\n]/g, ' '), 45),
-    Size: human ? humanSize(h.size) : String(h.size),
-    Comment: h.comment,
-  }));
+  const rows = (await historyOf(s.image, { refs: s.reference !== undefined ? [s.ref] : [] })).map((h) => {
+    const created = h.Created > 0 ? new Date(h.Created * 1000).toISOString().replace('.000Z', 'Z') : undefined;
+    return {
+      ID: h.Id === '<missing>' || noTrunc ? h.Id : shortId(h.Id),
+      CreatedSince: human ? since(created, now) : (created ?? ''),
+      CreatedAt: created ?? '',
+      CreatedBy: noTrunc ? h.CreatedBy : ellipsis(h.CreatedBy.replace(/[\t\n]/g, ' '), 45),
+      Size: human ? humanSize(h.Size) : String(h.Size),
+      Comment: h.Comment,
+      Tags: h.Tags.join(','),
+    };
+  });
   ctx.out(flagBool(p, 'quiet') ? renderQuiet(rows, 'ID') : renderList(rows, historyFormat, flagString(p, 'format')));
   return 0;
 }
@@ -303,7 +278,7 @@ export async function inspectImage(store: Store, name: string): Promise<unknown>
   const { matches } = await findImage(store, name);
   const s = matches[0]!;
   if (s.image === undefined) throw new CliError('UNREADABLE_IMAGE', `image ${name} has no manifest for this platform`);
-  const refs = (await listImages(store)).filter((x) => x.id === s.id).map((x) => x.ref);
+  const refs = (await listImages(store)).filter((x) => x.id === s.id && x.reference !== undefined).map((x) => x.ref);
   // Loaded here, not at the top: the list verbs must not depend on it.
   const { inspect } = await import('@stratum/image');
   return inspect(s.image, { refs });
