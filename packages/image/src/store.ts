@@ -32,6 +32,8 @@ import { decompress } from './decompress.js';
 import { InvalidLayoutError } from './errors.js';
 import { isErrno, syncDir, writeAtomic } from './fsutil.js';
 import { type GcOptions, type GcResult, type VerifyResult, check, collect } from './gc.js';
+import { type HistoryEntry, history } from './history.js';
+import { type ImageInspect, inspect } from './inspect.js';
 import { Leases } from './lease.js';
 import { type LockOptions, withLock } from './lock.js';
 import { defaultStoreRoot } from './paths.js';
@@ -352,6 +354,30 @@ export class Store implements AsyncDisposable {
   async verify(options: { signal?: AbortSignal } = {}): Promise<VerifyResult> {
     const index = await this.#readIndex();
     return check(this.blobs, index.manifests, (d) => d.annotations?.['org.opencontainers.image.ref.name'] && refOfName(d.annotations['org.opencontainers.image.ref.name']), options);
+  }
+
+  /**
+   * inspect describes the image `ref` names as `docker image inspect` does ({@link inspect}),
+   * with `RepoTags`/`RepoDigests` from every ref of the store that names it (or the index it
+   * was picked from).
+   */
+  async inspect(ref: string, options: ImageOptions = {}): Promise<ImageInspect> {
+    const { image, refs } = await this.#withRefs(ref, options);
+    return inspect(image, { refs });
+  }
+
+  /** history lists the history of the image `ref` names, newest first, like `docker history` ({@link history}). */
+  async history(ref: string, options: ImageOptions = {}): Promise<HistoryEntry[]> {
+    const { image, refs } = await this.#withRefs(ref, options);
+    return history(image, { refs });
+  }
+
+  async #withRefs(ref: string, options: ImageOptions): Promise<{ image: Image; refs: string[] }> {
+    const desc = await this.resolve(ref);
+    const image = await this.image(desc.digest, options);
+    const digests = new Set([desc.digest, await image.digest()]);
+    const refs = (await this.list()).filter((e) => digests.has(e.descriptor.digest) && e.ref.includes(':')).map((e) => e.ref);
+    return { image, refs };
   }
 
   /**
