@@ -13,10 +13,20 @@ import { CliError, NoSuchObjectError } from '../errors.js';
 import { renderInspect, renderList, renderQuiet, type ListFormat } from '../format.js';
 import { eachName, parseFilters, parseKeyValues } from './common.js';
 
-/** runtime opens the container runtime of the invocation's root; closed when the command ends. */
-export async function runtime(ctx: Context): Promise<Runtime> {
-  const rt = await Runtime.open({ root: ctx.root });
-  ctx.defer(() => rt.close());
+const runtimes = new WeakMap<Context, Promise<Runtime>>();
+
+/**
+ * runtime opens the container runtime of the invocation's root (once per invocation; closed
+ * when the command ends). Its image store is the same root; it does not pull by itself: `run`
+ * and `create` pull a missing image first, with progress output and the CLI's credentials.
+ */
+export function runtime(ctx: Context): Promise<Runtime> {
+  let rt = runtimes.get(ctx);
+  if (rt === undefined) {
+    rt = Runtime.open({ root: ctx.root, pull: false });
+    runtimes.set(ctx, rt);
+    void rt.then((r) => ctx.defer(() => r.close()));
+  }
   return rt;
 }
 
