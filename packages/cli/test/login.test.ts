@@ -7,7 +7,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { guard } from '@stratum/testing';
+import { Store } from '@stratum/image';
 import { RegistryClient, dockerConfigAuth } from '@stratum/registry-client';
+import { memoryImage, memoryLayer, randomTree, tarOf } from '@stratum/testing';
 import { registryUnavailable, startRegistry, type RunningRegistry } from '../../registry-client/test/registry-fixture.js';
 import { stratum, tempRoot } from './helpers.js';
 
@@ -55,6 +57,25 @@ describe('stratum login/logout', () => {
     expect(Object.keys(after.auths)).toEqual(['other.example:5000']);
     expect(after.psFormat).toBe('x');
     expect((await stratum(['logout', basic!.host], { root: t.root, env: env() })).stdout).toBe(`Not logged in to ${basic!.host}\n`);
+  });
+
+  it('htpasswd: push and pull use what login stored; after logout the registry refuses', async (ctx) => {
+    guard(ctx, 'tool:docker-registry', 'tool:htpasswd');
+    const root = join(t.root, 'state');
+    {
+      await using store = await Store.open(root);
+      await store.write(await memoryImage([memoryLayer(await tarOf(randomTree({ seed: 9, files: 3 })))]), `${basic!.host}/private/app:1`);
+    }
+    const denied = await stratum(['push', `${basic!.host}/private/app:1`], { root, env: env() });
+    expect(denied.code).toBe(125);
+    expect(denied.stderr).toMatch(/^stratum image push: .*(401|UNAUTHORIZED|unauthorized)/);
+    expect((await stratum(['login', '-u', 'alice', '--password-stdin', basic!.host], { root, env: env(), stdin: users[0]!.password })).code).toBe(0);
+    const pushed = await stratum(['push', `${basic!.host}/private/app:1`], { root, env: env() });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    const pulled = await stratum(['pull', '-q', `${basic!.host}/private/app:1`], { root: join(t.root, 'other'), env: env() });
+    expect(pulled).toEqual({ code: 0, stdout: `${basic!.host}/private/app:1\n`, stderr: '' });
+    expect((await stratum(['logout', basic!.host], { root, env: env() })).code).toBe(0);
+    expect((await stratum(['pull', '-q', `${basic!.host}/private/app:1`], { root: join(t.root, 'third'), env: env() })).code).toBe(125);
   });
 
   it('htpasswd: a wrong password is refused, one line on stderr, exit 125, nothing written', async (ctx) => {
