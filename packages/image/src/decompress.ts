@@ -1,16 +1,11 @@
 /**
  * Decompression of a layer blob for `Layer.uncompressed()`, by magic bytes (as Docker does:
  * media types lie more often than bytes). gzip and plain tar are handled here with node:zlib;
- * zstd is delegated to @stratum/layer's `decompressLayer`, loaded only when a zstd layer is
+ * zstd is delegated to @stratum/layer's `decompressLayer` (zlib or the zstd tool), loaded only when a zstd layer is
  * actually read (so that importing the store never loads the native addon).
  */
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { StratumError } from '@stratum/oci';
-
-interface LayerModule {
-  decompressLayer?: (source: Readable) => Promise<Readable>;
-}
 
 /** The first chunk of `source` and a stream of all of it (that chunk included). */
 async function peek(source: Readable): Promise<{ head: Uint8Array; stream: Readable }> {
@@ -47,12 +42,8 @@ export async function decompress(source: Readable): Promise<Readable> {
     return gunzip;
   }
   if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
-    const layer = (await import('@stratum/layer')) as unknown as LayerModule;
-    if (typeof layer.decompressLayer !== 'function') {
-      stream.destroy();
-      throw new StratumError('UNSUPPORTED_LAYER', 'zstd layer: @stratum/layer (decompressLayer) is needed to read it');
-    }
-    return layer.decompressLayer(stream);
+    const { decompressLayer } = await import('@stratum/layer');
+    return decompressLayer(stream);
   }
   return stream;
 }

@@ -3,25 +3,17 @@
  * `applyLayer` (loaded when first needed, so that importing the store never loads the native
  * addon the layer applier uses).
  */
-import { mkdir } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
-import { DigestMismatchError, StratumError, type Digest, type Image, type Platform } from '@stratum/oci';
+import type { ApplyOptions, ApplyResult } from '@stratum/layer';
+import type { Digest, Image, Platform } from '@stratum/oci';
 
-/** UnpackOptions: the options of `store.unpack` (passed on to `applyLayer`). */
-export interface UnpackOptions {
+/**
+ * UnpackOptions: the options of `store.unpack` — those of `applyLayer` (`whiteouts`, default
+ * `'oci'` for a flat directory; `rootless`; `keepSetuid`; `keepDevices`; `xattrPrefix`;
+ * `strict`; `signal`), the platform to pick from an index, and a per-layer callback.
+ */
+export interface UnpackOptions extends Omit<ApplyOptions, 'diffID' | 'onProgress' | 'forceFallback'> {
   /** The platform to pick when the ref names an index (default: the host's). */
   platform?: Platform | string;
-  /** Whiteout form written into `dir`: `oci` applies them to a flat directory (default), `overlay` for an overlay upper dir. */
-  whiteouts?: 'oci' | 'overlay';
-  /** Running without root: device nodes skipped, ownership kept as xattrs where asked. */
-  rootless?: boolean;
-  /** Keep setuid/setgid bits (default false). */
-  keepSetuid?: boolean;
-  /** Create device nodes (default false). */
-  keepDevices?: boolean;
-  /** Where overlay xattrs go in `overlay` mode (`trusted.` or `user.`). */
-  xattrPrefix?: string;
-  signal?: AbortSignal;
   /** Called before each layer is applied (index from the bottom, blob digest, layer count). */
   onLayer?: (event: { index: number; digest: Digest; count: number }) => void;
 }
@@ -32,36 +24,28 @@ export interface UnpackResult {
   dir: string;
   /** Blob digests of the layers applied, bottom first. */
   layers: Digest[];
-  /** What `applyLayer` returned for each layer. */
-  results: unknown[];
+  /** What `applyLayer` returned for each layer (diffID, sizes, entries, warnings). */
+  results: ApplyResult[];
 }
 
-type ApplyLayer = (source: Readable, root: string, opts?: Record<string, unknown>) => Promise<unknown>;
-
 /**
- * unpackImage applies every layer of `image` into `dir` (created if needed), bottom first.
- * When `applyLayer` reports the diffID it computed, it must match the config's
- * ({@link DigestMismatchError} otherwise).
+ * unpackImage applies every layer of `image` into `dir` (created if needed), bottom first, each
+ * checked against the config's diffID (`DigestMismatchError` otherwise). On failure what was
+ * applied stays: discard the directory.
  */
 export async function unpackImage(image: Image, dir: string, options: UnpackOptions = {}): Promise<UnpackResult> {
-  const layerModule = (await import('@stratum/layer')) as unknown as { applyLayer?: ApplyLayer };
-  const applyLayer = layerModule.applyLayer;
-  if (typeof applyLayer !== 'function') throw new StratumError('UNSUPPORTED', 'unpack needs applyLayer from @stratum/layer, which this build lacks');
+  const { applyLayer } = await import('@stratum/layer');
   const layers = await image.layers();
   const { platform: _platform, onLayer, ...applyOptions } = options;
-  await mkdir(dir, { recursive: true });
   const digests: Digest[] = [];
-  const results: unknown[] = [];
+  const results: ApplyResult[] = [];
   for (const [index, layer] of layers.entries()) {
     options.signal?.throwIfAborted();
     const digest = await layer.digest();
     onLayer?.({ index, digest, count: layers.length });
-    const result = await applyLayer(await layer.compressed(options.signal ? { signal: options.signal } : {}), dir, { whiteouts: 'oci', ...applyOptions });
-    const computed = (result as { diffID?: unknown } | undefined)?.diffID;
-    const expected = await layer.diffID();
-    if (typeof computed === 'string' && computed !== expected) throw new DigestMismatchError({ digest: expected }, { digest: computed });
+    const source = await layer.compressed(options.signal ? { signal: options.signal } : {});
+    results.push(await applyLayer(source, dir, { whiteouts: 'oci', ...applyOptions, diffID: await layer.diffID() }));
     digests.push(digest);
-    results.push(result);
   }
   return { dir, layers: digests, results };
 }
