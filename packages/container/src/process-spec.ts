@@ -15,9 +15,18 @@ import { processEnv } from './env.js';
 import type { ContainerPaths, ContainerRecord } from './record.js';
 import type { ExecUser } from './user.js';
 
-/** capabilitySet applies `--cap-add`/`--cap-drop` to Docker's default set (`ALL` adds or drops every one). Pure. */
+/**
+ * DEFAULT_CAPABILITIES: Docker's default set without CAP_MKNOD. Docker can give a container
+ * CAP_MKNOD because its device cgroup (`devices.deny a` plus a short allow list) stops the nodes
+ * from being opened; this runtime manages no device cgroup (@stratum/cgroup does not), so a root
+ * container with CAP_MKNOD could make and read the host's disks. `capAdd: ['MKNOD']` brings it
+ * back for trusted images.
+ */
+export const DEFAULT_CAPABILITIES: readonly string[] = Object.freeze(DOCKER_DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_MKNOD'));
+
+/** capabilitySet applies `--cap-add`/`--cap-drop` to {@link DEFAULT_CAPABILITIES} (`ALL` adds or drops every one). Pure. */
 export function capabilitySet(add: readonly string[] | null, drop: readonly string[] | null): string[] {
-  let caps = new Set<string>(DOCKER_DEFAULT_CAPABILITIES);
+  let caps = new Set<string>(DEFAULT_CAPABILITIES);
   if (add?.includes('ALL')) caps = new Set(CAPABILITY_NAMES);
   else for (const c of add ?? []) caps.add(c);
   if (drop?.includes('ALL')) caps.clear();

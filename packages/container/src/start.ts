@@ -89,6 +89,17 @@ function makeMountTarget(root: string, m: { destination: string; type?: string; 
   }
 }
 
+/**
+ * cgroupControllers: the controllers a container's cgroup joins: memory, pids and cpu (with
+ * cpuacct) for its limits and stats, cpuset when pinned. Fewer than Docker's every-controller
+ * default: on v1 and hybrid hosts each hierarchy joined costs the start a synchronous RCU wait in
+ * the kernel; the devices controller would hold no rules anyway, and the freezer is the unified
+ * one where it exists.
+ */
+export function cgroupControllers(rec: ContainerRecord): Array<'memory' | 'pids' | 'cpu' | 'cpuset'> {
+  return ['memory', 'pids', 'cpu', ...(rec.HostConfig.CpusetCpus ? (['cpuset'] as const) : [])];
+}
+
 /** Held: the kernel objects one run of a container holds, released in reverse order. */
 class Held {
   rootfs?: string;
@@ -106,31 +117,31 @@ class Held {
         errors.push(e);
       }
     };
-    // The namespace goes first: with the last process gone, closing it lets the kernel delete
-    // the veth pair itself; detach then finds it gone (or deletes what is left).
-    if (this.netns) {
-      const ns = this.netns;
-      this.netns = undefined;
-      await step(() => ns.close());
-    }
-    if (this.network && this.attachment) {
-      const [net, a] = [this.network, this.attachment];
-      this.attachment = undefined;
-      await step(() => net.detach(a));
-    }
-    if (this.cgroup) {
-      const cg = this.cgroup;
-      this.cgroup = undefined;
-      await step(async () => {
+    // Three independent chains, run together. The namespace goes first in its chain: with the
+    // last process gone, closing it lets the kernel delete the veth pair itself; detach then
+    // finds it gone (or deletes what is left), releases the lease and removes the port rules.
+    const ns = this.netns;
+    const [net, a] = [this.network, this.attachment];
+    const cg = this.cgroup;
+    const r = this.rootfs;
+    this.netns = undefined;
+    this.attachment = undefined;
+    this.cgroup = undefined;
+    this.rootfs = undefined;
+    await Promise.all([
+      step(async () => {
+        ns?.close();
+        if (net && a) await net.detach(a);
+      }),
+      step(async () => {
+        if (!cg) return;
         await cg.kill();
         await cg.delete();
-      });
-    }
-    if (this.rootfs) {
-      const r = this.rootfs;
-      this.rootfs = undefined;
-      await step(() => unmountRoot(r));
-    }
+      }),
+      step(() => {
+        if (r) unmountRoot(r);
+      }),
+    ]);
     if (errors.length) throw errors[0];
   }
 }
@@ -188,13 +199,19 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
       const lowers = await lowerDirs(rt, rec, paths);
       const cgroupPath = rt.cgroupPath(id);
       // Intent first: a crash from here on leaves nothing gc() cannot find.
-      sd.updateLocked(id, (s) => {
-        s.held = { rootfs: paths.rootfs, cgroup: cgroupPath };
-        s.monitor = processRef(process.pid)!;
-      });
+      // (Not fsynced: the page cache outlives a killed process, and the kernel objects it guards
+      // do not outlive a reboot.)
+      sd.updateLocked(
+        id,
+        (s) => {
+          s.held = { rootfs: paths.rootfs, cgroup: cgroupPath };
+          s.monitor = processRef(process.pid)!;
+        },
+        { durable: false },
+      );
       mountOverlayRoot({ lowers, upper: paths.upper, work: paths.work, target: paths.rootfs, source: `stratum-${id.slice(0, 12)}` });
       held.rootfs = paths.rootfs;
-      held.cgroup = Cgroup.createSync(cgroupPath, cgroupLimits(rec.HostConfig));
+      held.cgroup = Cgroup.createSync(cgroupPath, cgroupLimits(rec.HostConfig), { controllers: cgroupControllers(rec) });
 
       const namespaces: SpawnSpec['namespaces'] = { pid: true, mount: true, ipc: true };
       let ips: string[] = [];
@@ -294,7 +311,7 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
         if (ref) s.process = ref;
         s.monitor = processRef(process.pid)!;
         s.held = { rootfs: paths.rootfs, cgroup: cgroupPath, ...(endpoint ? { endpoint } : {}) };
-      });
+      }, { durable: false });
       const pumps = pump(proc, log, io, tty);
       const r: Running = { id, process: proc, done: finish(rt, rec, proc, held, log, pumps) };
       running.set(id, r);

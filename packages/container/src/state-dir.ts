@@ -46,7 +46,7 @@ export class StateDir {
         mkdirSync(tmp, { mode: 0o711 });
         await prepare?.(tmp, record);
         writeJsonAtomic(join(tmp, 'config.json'), record, { durable: false });
-        writeJsonAtomic(join(tmp, 'state.json'), initialState());
+        writeJsonAtomic(join(tmp, 'state.json'), initialState(), { durable: false });
         renameSync(tmp, join(this.containers, record.Id));
       } catch (e) {
         rmSync(tmp, { recursive: true, force: true });

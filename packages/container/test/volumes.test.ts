@@ -39,7 +39,7 @@ describe('volumes', () => {
       name: 'stratum-vol-a',
       volumes: [`${host}:/host:ro`, 'appdata:/data', '/scratch'],
       tmpfs: ['/run:size=1m'],
-      cmd: ['sh', '-c', 'cat /host/h.txt; touch /host/x 2>&1; cat /data/from-image.txt; echo new > /data/new.txt; echo s > /scratch/s; grep -c " /run tmpfs" /proc/mounts'],
+      cmd: ['sh', '-c', 'exec 2>&1; cat /host/h.txt; touch /host/x; cat /data/from-image.txt; echo new > /data/new.txt; echo s > /scratch/s; grep -c " /run tmpfs" /proc/mounts'],
     });
     expect(a.code).toBe(0);
     expect(a.out).toBe('from host\ntouch: /host/x: Read-only file system\nimage content\n1\n');
@@ -53,7 +53,7 @@ describe('volumes', () => {
     expect(readFileSync(join(byDest['/data']!.Source, 'new.txt'), 'utf8')).toBe('new\n');
 
     // --volumes-from a:ro shares its volumes and binds (not the tmpfs).
-    const b = await run({ volumesFrom: ['stratum-vol-a:ro'], cmd: ['sh', '-c', 'cat /data/new.txt /scratch/s; echo y > /data/y 2>&1; test -e /run/x || echo no-tmpfs-inherited'] });
+    const b = await run({ volumesFrom: ['stratum-vol-a:ro'], cmd: ['sh', '-c', 'exec 2>&1; cat /data/new.txt /scratch/s; echo y > /data/y; test -e /run/x || echo no-tmpfs-inherited'] });
     expect(b.out).toBe('new\ns\nsh: can\'t create /data/y: Read-only file system\nno-tmpfs-inherited\n');
     await b.c.remove();
 
