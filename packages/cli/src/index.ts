@@ -5,5 +5,5 @@ export { COMMANDS, GROUPS, findCommand, type CommandSpec, type Run } from './com
 export { CliError, UsageError, NoSuchObjectError, AmbiguousIdError, TemplateError } from './errors.js';
 export { parseTemplate, renderTemplate, formatValue, type Template } from './template.js';
 export { tabwrite, renderList, renderQuiet, renderInspect, expandEscapes, type ListFormat } from './format.js';
-export { humanSize, humanDuration, since, parseBytes, parseCpus, shortId, stripAlgo, ellipsis } from './units.js';
+export { humanSize, humanDuration, since, shortId, ellipsis } from './units.js';
 export { progressBar, LineDisplay, PullProgress, PushProgress, ArchiveProgress, type ProgressOutput, type PullSummary } from './progress.js';

@@ -19,7 +19,7 @@ const globalFlags: FlagSpec[] = [
   { name: 'version', short: 'v', type: 'boolean', description: 'Print version information and quit' },
 ];
 
-/** version of this package (read from package.json next to src/ or dist/). */
+/** cliVersion is this package's version (read from its package.json, beside src/ and dist/). */
 export function cliVersion(): string {
   try {
     return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;

@@ -6,7 +6,7 @@
 import type { ProgressEvent } from '@stratum/registry-client';
 import { humanSize, shortId } from './units.js';
 
-/** Output: where progress goes and whether it is a terminal. */
+/** ProgressOutput: where progress goes and whether it is a terminal. */
 export interface ProgressOutput {
   write(text: string): unknown;
   /** Draw bars and redraw lines in place (a TTY). */

@@ -1,9 +1,8 @@
 /**
  * Human units as Docker prints and reads them (the go-units conventions): sizes in decimal
  * units with four significant digits (`1.24MB`, `3.584kB`), durations as `5 seconds`,
- * `About an hour`, `2 weeks`, and byte quantities on the command line (`-m 64m`, binary units).
+ * `About an hour`, `2 weeks`.
  */
-import { UsageError } from './errors.js';
 
 const decimalUnits = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
 
@@ -48,35 +47,10 @@ export function since(time: string | number | Date | undefined, now = Date.now()
   return `${humanDuration(Math.max(0, now - t))} ago`;
 }
 
-const binaryUnits: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
-
-/**
- * parseBytes reads a byte quantity the way `docker run -m` does: a number with an optional
- * binary unit `b k m g t p` (optionally followed by `b`/`ib`): `64m`, `1.5g`, `512KiB`, `1048576`.
- * Throws {@link UsageError} naming the flag when it is not one.
- */
-export function parseBytes(input: string, flag: string, command: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgtpb]?)(?:i?b)?\s*$/i.exec(input);
-  if (m === null) throw new UsageError(command, `invalid argument ${JSON.stringify(input)} for "${flag}" flag: invalid size: '${input}'`);
-  return Math.floor(Number(m[1]) * binaryUnits[m[2]!.toLowerCase()]!);
-}
-
-/** parseCpus reads `--cpus 1.5` (a positive decimal number of CPUs). */
-export function parseCpus(input: string, command: string): number {
-  const n = Number(input);
-  if (!/^\s*\d*\.?\d+\s*$/.test(input) || !Number.isFinite(n) || n < 0) throw new UsageError(command, `invalid argument ${JSON.stringify(input)} for "--cpus" flag: failed to parse ${input} as a rational number`);
-  return n;
-}
-
 /** shortId is Docker's 12-character ID (`sha256:` prefix removed). */
 export function shortId(id: string): string {
-  return stripAlgo(id).slice(0, 12);
-}
-
-/** stripAlgo drops a `sha256:` prefix. */
-export function stripAlgo(id: string): string {
   const c = id.indexOf(':');
-  return c >= 0 ? id.slice(c + 1) : id;
+  return (c >= 0 ? id.slice(c + 1) : id).slice(0, 12);
 }
 
 /** ellipsis shortens `s` to `max` characters with a trailing `…` (docker ps's COMMAND column). */
