@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   Annotation,
@@ -19,19 +19,18 @@ import {
 import { checkTags, normalizeTag } from './docker-manifest.js';
 import { InvalidArchiveError } from './errors.js';
 import { blobPath, ociLayoutFile } from './layout.js';
-import { writeOutput, type ArchiveOutput } from './output.js';
+import { writeOutput, type ArchiveOutput, type OutputOptions } from './output.js';
 import { withProgress, type ArchiveProgress, type SaveItem } from './save-docker-archive.js';
 import type { ArchiveStore } from './store.js';
 import { TarWriter } from './tar/writer.js';
 import { verified } from './verify.js';
 
 /** ExportOptions are the options of {@link exportOciLayout}. */
-export interface ExportOptions {
+export interface ExportOptions extends OutputOptions {
   /** With a store: the refs to export (default: every ref of the store). */
   refs?: readonly string[];
   /** `directory` or `tar`; default `tar` for a `Writable` or a path ending in `.tar`, else `directory`. */
   format?: 'directory' | 'tar';
-  signal?: AbortSignal;
   onProgress?: (p: ArchiveProgress) => void;
 }
 
@@ -138,11 +137,15 @@ export async function exportOciLayout(source: Source, output: ArchiveOutput, opt
   };
   if (format === 'tar') {
     let index: Descriptor[] = [];
-    await writeOutput(output, async (out: Writable) => {
-      const tw = new TarWriter(out, opts.signal);
-      index = await write(tarSink(tw));
-      await tw.finish();
-    });
+    await writeOutput(
+      output,
+      async (sink) => {
+        const tw = new TarWriter(sink);
+        index = await write(tarSink(tw));
+        await tw.finish();
+      },
+      opts,
+    );
     return index;
   }
   const dir = output as string;

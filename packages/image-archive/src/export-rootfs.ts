@@ -1,15 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { applyLayer, createLayer } from '@stratum/layer';
 import type { Image, Platform } from '@stratum/oci';
-import { writeOutput, type ArchiveOutput } from './output.js';
+import { writeOutput, type ArchiveOutput, type OutputOptions } from './output.js';
 import { isDirectory } from './reader.js';
 import type { ArchiveStore } from './store.js';
 
 /** ExportRootfsOptions are the options of {@link exportRootfs}. */
-export interface ExportRootfsOptions {
+export interface ExportRootfsOptions extends OutputOptions {
   /** The store a ref is looked up in (needed when `source` is a ref). */
   store?: ArchiveStore;
   /** The platform to pick when the ref names an index (default: the host's). */
@@ -18,7 +17,6 @@ export interface ExportRootfsOptions {
   tmpDir?: string;
   /** Apply without chown/devices (default: when not root), as `applyLayer`'s `rootless`. */
   rootless?: boolean;
-  signal?: AbortSignal;
 }
 
 /** ExportRootfsResult: what {@link exportRootfs} wrote. */
@@ -43,7 +41,7 @@ export interface ExportRootfsResult {
  * `docker create IMAGE` + `docker export` (of an image).
  */
 export async function exportRootfs(source: string | Image, output: ArchiveOutput, opts: ExportRootfsOptions = {}): Promise<ExportRootfsResult> {
-  if (typeof source === 'string' && (await isDirectory(source))) return tarDirectory(source, output, opts.signal);
+  if (typeof source === 'string' && (await isDirectory(source))) return tarDirectory(source, output, opts);
   let image: Image;
   if (typeof source === 'string') {
     if (!opts.store) throw new TypeError(`exportRootfs: ${JSON.stringify(source)} is not a directory, and no store was given to look it up as a ref`);
@@ -56,16 +54,20 @@ export async function exportRootfs(source: string | Image, output: ArchiveOutput
       opts.signal?.throwIfAborted();
       await applyLayer(await layer.uncompressed({ signal: opts.signal }), dir, { rootless, signal: opts.signal });
     }
-    return await tarDirectory(dir, output, opts.signal);
+    return await tarDirectory(dir, output, opts);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function tarDirectory(dir: string, output: ArchiveOutput, signal?: AbortSignal): Promise<ExportRootfsResult> {
-  const layer = createLayer({ from: undefined, to: dir }, { compression: 'none', signal });
-  await writeOutput(output, async (out) => {
-    await pipeline(layer.stream, out, { end: false, signal });
-  });
+async function tarDirectory(dir: string, output: ArchiveOutput, opts: ExportRootfsOptions): Promise<ExportRootfsResult> {
+  const layer = createLayer({ from: undefined, to: dir }, { compression: 'none', signal: opts.signal });
+  await writeOutput(
+    output,
+    async (sink) => {
+      for await (const chunk of layer.stream) await sink.write(chunk as Uint8Array);
+    },
+    opts,
+  );
   return { size: await layer.size };
 }

@@ -9,7 +9,7 @@ export type { Compression };
 export type ArchiveInput = string | Readable | AsyncIterable<Uint8Array>;
 
 /** The read size for archive files. */
-export const readChunk = 1 << 20;
+export const readChunk = 256 * 1024;
 
 /**
  * detectCompression names the compression of an archive (or a layer member) from its first

@@ -1,13 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { fileSink, streamSink, type ByteSink } from './tar/sink.js';
 
 /** ArchiveOutput: where an archive goes — a file path (written atomically) or a `Writable`. */
 export type ArchiveOutput = string | Writable;
+
+/** OutputOptions: how an archive file is written. */
+export interface OutputOptions {
+  /** fsync the file before it is renamed into place (default false, as `docker save`). */
+  sync?: boolean;
+  signal?: AbortSignal;
+}
 
 /** tempName is a fresh name for a temporary sibling of `path`. */
 export function tempName(path: string): string {
@@ -26,17 +32,17 @@ export function endStream(stream: Writable): Promise<void> {
 }
 
 /**
- * writeOutput runs `write` against the output stream. A path is written as a temporary file
- * beside it, synced and renamed over the path only when `write` succeeded (a failure leaves
- * nothing, not half an archive). A `Writable` is ended on success and destroyed with the error on
- * failure. `tmp` gets a directory for scratch files on the same filesystem as the output.
+ * writeOutput runs `write` against a sink for the output. A path is written as a temporary file
+ * beside it (positional writes: the sink can patch) and renamed over the path only when `write`
+ * succeeded — a failure leaves nothing, not half an archive; with `sync` the file is fsynced
+ * first. A `Writable` is ended on success and destroyed with the error on failure. `tmp` is a
+ * directory for scratch files on the output's filesystem.
  */
-export async function writeOutput(output: ArchiveOutput, write: (out: Writable, tmp: string) => Promise<void>): Promise<void> {
+export async function writeOutput(output: ArchiveOutput, write: (sink: ByteSink, tmp: string) => Promise<void>, opts: OutputOptions = {}): Promise<void> {
   if (typeof output !== 'string') {
     try {
-      await write(output, tmpdir());
-      output.end();
-      await finished(output);
+      await write(streamSink(output, opts.signal), tmpdir());
+      await endStream(output);
     } catch (err) {
       output.destroy(err as Error);
       throw err;
@@ -44,25 +50,17 @@ export async function writeOutput(output: ArchiveOutput, write: (out: Writable, 
     return;
   }
   const temp = tempName(output);
-  // `flush` fsyncs the file before it is closed: the rename then publishes durable bytes.
-  const stream = createWriteStream(temp, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: 1 << 20 });
+  const fh = await open(temp, 'wx', 0o644);
   try {
-    await write(stream, dirname(output));
-    await endStream(stream);
-    await closed(stream);
+    const sink = fileSink(fh, opts.signal);
+    await write(sink, dirname(output));
+    await sink.flush();
+    if (opts.sync) await fh.sync();
+    await fh.close();
     await rename(temp, output);
   } catch (err) {
-    stream.destroy();
+    await fh.close().catch(() => {});
     await rm(temp, { force: true });
     throw err;
   }
-}
-
-/** closed waits until a file stream has closed its descriptor. */
-export function closed(stream: Writable): Promise<void> {
-  if (stream.closed) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    stream.once('close', resolve);
-    stream.once('error', reject);
-  });
 }

@@ -9,12 +9,15 @@ import {
   type Digest,
   type Image,
   type ImageConfig,
+  type Layer,
+  layerCompression,
 } from '@stratum/oci';
+import { verified } from './verify.js';
 import { checkTags, familiar, normalizeTag, type DockerManifestEntry } from './docker-manifest.js';
 import { InvalidArchiveError } from './errors.js';
 import { blobPath, ociLayoutFile, ociManifest } from './layout.js';
-import { writeOutput, type ArchiveOutput } from './output.js';
-import { sizedTar } from './spool.js';
+import { writeOutput, type ArchiveOutput, type OutputOptions } from './output.js';
+import { sizedTar, uncompressedOf } from './spool.js';
 import type { ArchiveStore } from './store.js';
 import { TarWriter } from './tar/writer.js';
 
@@ -36,8 +39,7 @@ export interface ArchiveProgress {
 }
 
 /** SaveOptions are the options of {@link saveDockerArchive}. */
-export interface SaveOptions {
-  signal?: AbortSignal;
+export interface SaveOptions extends OutputOptions {
   /** Called as layer bytes are written (about every MiB). */
   onProgress?: (p: ArchiveProgress) => void;
 }
@@ -131,8 +133,8 @@ export async function saveDockerArchive(
   const images = await prepare(store, refs);
   if (images.length === 0) throw new InvalidArchiveError('NO_IMAGES', 'saveDockerArchive: nothing to save');
   const saved: SavedImage[] = [];
-  await writeOutput(output, async (out, tmp) => {
-    const tw = new TarWriter(out, opts.signal);
+  await writeOutput(output, async (sink, tmp) => {
+    const tw = new TarWriter(sink);
     const written = new Set<Digest>();
     const sizes = new Map<Digest, number>();
     const algorithms = new Set(images.flatMap((p) => [p.id, ...p.config.rootfs.diff_ids].map((d) => d.slice(0, d.indexOf(':')))));
@@ -153,15 +155,10 @@ export async function saveDockerArchive(
           descs.push({ mediaType: MediaType.OciLayer, digest: diffID, size: known });
           continue;
         }
-        const tar = await sizedTar(layer, diffID, { index: i }, tmp, opts.signal);
-        try {
-          await tw.file(blobPath(diffID), tar.size, withProgress(await tar.open(), diffID, tar.size, opts.onProgress));
-        } finally {
-          await tar.dispose();
-        }
-        sizes.set(diffID, tar.size);
+        const size = await writeLayer(tw, layer, diffID, { index: i }, tmp, opts);
+        sizes.set(diffID, size);
         written.add(diffID);
-        descs.push({ mediaType: MediaType.OciLayer, digest: diffID, size: tar.size });
+        descs.push({ mediaType: MediaType.OciLayer, digest: diffID, size });
       }
       if (!written.has(p.id)) await tw.bytes(blobPath(p.id), p.rawConfig);
       written.add(p.id);
@@ -184,6 +181,27 @@ export async function saveDockerArchive(
     await tw.bytes('oci-layout', ociLayoutFile);
     if (Object.keys(repositories).length > 0) await tw.bytes('repositories', Buffer.from(`${JSON.stringify(repositories)}\n`));
     await tw.finish();
-  });
+  }, opts);
   return saved;
+}
+
+/**
+ * writeLayer writes a layer's uncompressed tar as `blobs/sha256/<diffID>` and returns its size.
+ * An uncompressed blob streams straight in (its size is known); a compressed one is decompressed
+ * straight into the archive when it is a file (the member's header is patched with the size at
+ * the end), else through a scratch file. Verified against the diffID either way.
+ */
+async function writeLayer(tw: TarWriter, layer: Layer, diffID: Digest, where: { index: number }, tmp: string, opts: SaveOptions): Promise<number> {
+  const name = blobPath(diffID);
+  if (tw.canPatch && layerCompression(await layer.mediaType()) !== 'none') {
+    const stream = verified(await uncompressedOf(layer, opts.signal), diffID, { layer: where });
+    return tw.unsized(name, withProgress(stream, diffID, undefined, opts.onProgress));
+  }
+  const tar = await sizedTar(layer, diffID, where, tmp, opts.signal);
+  try {
+    await tw.file(name, tar.size, withProgress(await tar.open(), diffID, tar.size, opts.onProgress));
+    return tar.size;
+  } finally {
+    await tar.dispose();
+  }
 }

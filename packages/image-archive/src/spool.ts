@@ -3,6 +3,7 @@ import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { decompressLayer } from '@stratum/layer';
 import { layerCompression, type Digest, type Layer } from '@stratum/oci';
 import { tempName } from './output.js';
 import { verified } from './verify.js';
@@ -14,6 +15,15 @@ export interface SizedTar {
   open(): Promise<Readable>;
   /** Removes the scratch file, if any. */
   dispose(): Promise<void>;
+}
+
+/**
+ * uncompressedOf decompresses a layer's blob here (gzip or zstd by magic bytes) rather than asking
+ * the source for its uncompressed stream: the caller verifies the diffID once, where a source
+ * that verifies too would make it hash every byte twice.
+ */
+export async function uncompressedOf(layer: Layer, signal?: AbortSignal): Promise<Readable> {
+  return decompressLayer(await layer.compressed({ signal }), { signal });
 }
 
 /**
@@ -35,7 +45,7 @@ export async function sizedTar(layer: Layer, diffID: Digest, where: { index: num
   const path = tempName(join(tmp, 'layer'));
   try {
     const out = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
-    await pipeline(verified(await layer.uncompressed({ signal }), diffID, { layer: where }), out, { signal });
+    await pipeline(verified(await uncompressedOf(layer, signal), diffID, { layer: where }), out, { signal });
     const { size } = await stat(path);
     return {
       size,

@@ -14,7 +14,7 @@ class Verifier extends Transform {
   readonly #layer: { index: number; path?: string } | undefined;
 
   constructor(expected: Digest, size: number | undefined, layer: { index: number; path?: string } | undefined) {
-    super({ highWaterMark: 1 << 20 });
+    super({ highWaterMark: 256 * 1024 });
     this.#d = createDigester(digestAlgorithm(expected));
     this.#expected = expected;
     this.#size = size;
