@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -123,11 +123,16 @@ export class Store implements AsyncDisposable {
       throw new InvalidLayoutError(layoutPath, 'oci-layout is not JSON', { cause });
     }
     if (typeof version !== 'string' || !/^1\.\d+\.\d+/.test(version)) throw new InvalidLayoutError(layoutPath, `unsupported imageLayoutVersion ${JSON.stringify(version)}`);
-    await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
-    await mkdir(this.#tmp, { recursive: true });
+    try {
+      await mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
+      await mkdir(this.#tmp, { recursive: true });
+    } catch (err) {
+      // A layout this process may only read (another user's, a read-only mount) still opens for reading.
+      if (created || !isErrno(err, 'EACCES', 'EPERM', 'EROFS')) throw err;
+    }
     const indexPath = join(this.root, 'index.json');
     const empty = JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] });
-    if (await writeAtomic(indexPath, empty, this.#tmp, { exclusive: true })) created = true;
+    if (!(await exists(indexPath)) && (await writeAtomic(indexPath, empty, this.#tmp, { exclusive: true }))) created = true;
     await this.#readIndex();
     if (created) await syncDir(this.root);
   }
@@ -395,8 +400,18 @@ export class Store implements AsyncDisposable {
     await this.#leases.drop();
   }
 
+  /** [Symbol.asyncDispose] is {@link Store.close}, for `await using store = await Store.open(…)`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,11 +1,13 @@
 /** store.blobs: verified, atomic puts; reads; bad input leaves nothing in blobs/. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { DigestMismatchError, InvalidDigestError, NotFoundError, digestBytes } from '@stratum/oci';
+import { guard, randomImage } from '@stratum/testing';
 import { Store } from '../src/index.js';
 import { blobFiles, collect, tempDirs } from './helpers.js';
 
@@ -45,6 +47,23 @@ describe('Store.open', () => {
       if (saved === undefined) delete process.env.STRATUM_ROOT;
       else process.env.STRATUM_ROOT = saved;
     }
+  });
+
+  it('a layout this user may only read opens for reading (another user, as skopeo left it)', async (ctx) => {
+    guard(ctx, 'root', 'tool:setpriv');
+    const root = join(dirs.make(), 'store');
+    const store = await Store.open(root);
+    const img = await randomImage({ seed: 3, layers: 1 });
+    await store.write(img, 'ro:1');
+    rmSync(join(root, 'tmp'), { recursive: true, force: true });
+    chmodSync(dirname(root), 0o755);
+    const child = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', '--conditions=stratum-source', join(import.meta.dirname, 'fixtures', 'read-store.ts'), root, 'ro:1'], {
+      cwd: join(import.meta.dirname, '../../..'),
+      encoding: 'utf8',
+      env: { ...process.env, HOME: '/nonexistent' },
+    });
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim()).toBe(`${await img.configDigest()} 1`);
   });
 
   it('refuses a layout of another major version and an index.json that is not an index', async () => {
