@@ -25,7 +25,7 @@ export interface FlagSpec {
   description: string;
   /** The value's name in `--help` (`string`, `list`, `bytes`, `int`…). */
   valueName?: string;
-  /** Default shown in `--help` and returned when the flag is absent (strings only). */
+  /** Default shown in `--help` and returned when the flag is absent (`'true'` for a boolean that is on unless `--x=false`). */
   default?: string;
   /** Not listed in `--help` (kept for compatibility). */
   hidden?: boolean;
@@ -63,7 +63,7 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], o
     if (s.short !== undefined) byShort.set(s.short, s);
   }
   const flags: ParsedArgs['flags'] = {};
-  for (const s of specs) flags[s.name] = s.type === 'boolean' ? false : s.type === 'list' ? [] : s.default;
+  for (const s of specs) flags[s.name] = s.type === 'boolean' ? s.default === 'true' : s.type === 'list' ? [] : s.default;
   const given = new Set<string>();
   const args: string[] = [];
   const set = (spec: FlagSpec, value: string | boolean, shown: string): void => {
@@ -151,7 +151,7 @@ export function formatFlagHelp(specs: readonly FlagSpec[]): string {
     .map((s) => {
       const value = s.type === 'boolean' ? '' : ` ${s.valueName ?? (s.type === 'list' ? 'list' : 'string')}`;
       const left = `${s.short !== undefined ? `-${s.short}, ` : '    '}--${s.name}${value}`;
-      const def = s.default !== undefined && s.default !== '' ? ` (default ${JSON.stringify(s.default)})` : '';
+      const def = s.default === undefined || s.default === '' ? '' : s.type === 'boolean' ? ` (default ${s.default})` : ` (default ${JSON.stringify(s.default)})`;
       return [left, s.description + def] as const;
     });
   const width = Math.max(0, ...rows.map(([l]) => l.length)) + 3;

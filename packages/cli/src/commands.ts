@@ -161,7 +161,7 @@ export const COMMANDS: CommandSpec[] = [
     minArgs: 1,
     maxArgs: 1,
     topLevel: true,
-    flags: [formatFlag('a history entry'), f.str('human', 'Print sizes and dates in human readable format', 'H', { default: 'true', valueName: 'bool' }), f.bool('no-trunc', "Don't truncate output"), f.bool('quiet', 'Only show image IDs', 'q')],
+    flags: [formatFlag('a history entry'), f.bool('human', 'Print sizes and dates in human readable format', 'H', { default: 'true' }), f.bool('no-trunc', "Don't truncate output"), f.bool('quiet', 'Only show image IDs', 'q')],
     load: mod(imageMod, 'history'),
   },
   {
@@ -335,7 +335,7 @@ export const COMMANDS: CommandSpec[] = [
       f.str('author', 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")', 'a'),
       f.list('change', 'Apply Dockerfile instruction to the created image', 'c'),
       f.str('message', 'Commit message', 'm'),
-      f.str('pause', 'Pause container during commit', 'p', { valueName: 'bool', default: 'true' }),
+      f.bool('pause', 'Pause container during commit', 'p', { default: 'true' }),
     ],
     load: mod(containerMod, 'commit'),
   },

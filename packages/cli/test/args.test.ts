@@ -15,6 +15,7 @@ const specs: FlagSpec[] = [
   { name: 'env', short: 'e', type: 'list', description: '' },
   { name: 'publish', short: 'p', type: 'list', description: '' },
   { name: 'tail', short: 'n', type: 'string', description: '', default: 'all' },
+  { name: 'pause', short: 'P', type: 'boolean', description: '', default: 'true' },
 ];
 const parse = (argv: string[], stop = false) => parseArgs(argv, specs, { command: 'run', stopAtFirstArg: stop });
 
@@ -26,7 +27,10 @@ describe('parseArgs', () => {
     expect(p.given.has('rm') && !p.given.has('tail')).toBe(true);
   });
   it('booleans take =false; flags may follow arguments unless the command stops at the first one', () => {
-    expect(parse(['--rm=false', 'x', '-d']).flags).toMatchObject({ rm: false, detach: true });
+    expect(parse(['--rm=false', 'x', '-d']).flags).toMatchObject({ rm: false, detach: true, pause: true });
+    // A boolean that defaults to true (docker commit -p): -P keeps it on, --pause=false turns it off.
+    expect(parse(['-P', '-d']).flags).toMatchObject({ pause: true, detach: true });
+    expect(parse(['--pause=false']).flags.pause).toBe(false);
     const run = parse(['-d', 'busybox', 'ls', '-l', '--name', 'x'], true);
     expect(run.flags.detach).toBe(true);
     expect(run.flags.name).toBeUndefined();

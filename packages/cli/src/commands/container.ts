@@ -454,8 +454,7 @@ export async function rm(ctx: Context, p: ParsedArgs): Promise<number> {
  */
 export async function commit(ctx: Context, p: ParsedArgs): Promise<number> {
   const c = await openContainer(ctx, p.args[0]!, 125);
-  const pauseRaw = flagString(p, 'pause') ?? 'true';
-  const pause = !['false', '0', 'f', 'F', 'FALSE', 'False'].includes(pauseRaw);
+  const pause = flagBool(p, 'pause');
   const author = flagString(p, 'author');
   const message = flagString(p, 'message');
   const ref = p.args[1];

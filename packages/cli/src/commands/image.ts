@@ -251,7 +251,7 @@ export async function history(ctx: Context, p: ParsedArgs): Promise<number> {
   })).matches[0]!;
   if (s.image === undefined) throw new CliError('UNREADABLE_IMAGE', `image ${p.args[0]} has no manifest for this platform`);
   const { history: historyOf } = await import('@stratum/image');
-  const human = !['false', '0', 'f', 'F', 'FALSE', 'False'].includes(flagString(p, 'human') ?? 'true');
+  const human = flagBool(p, 'human');
   const noTrunc = flagBool(p, 'no-trunc');
   const now = Date.now();
   const rows = (await historyOf(s.image, { refs: s.reference !== undefined ? [s.ref] : [] })).map((h) => {
