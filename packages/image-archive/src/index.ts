@@ -5,6 +5,7 @@ export { readOciLayout, type LayoutOptions } from './read-oci-layout.js';
 export { saveDockerArchive, type SaveItem, type SaveOptions, type SavedImage, type ArchiveProgress } from './save-docker-archive.js';
 export { type ArchiveOutput } from './output.js';
 export { type ArchiveStore } from './store.js';
-export { loadDockerArchive, importOciLayout, type LoadOptions, type LoadedImage, type LoadStore, type StoreWrite } from './load.js';
+export { loadDockerArchive, importOciLayout, type LoadOptions, type LoadedImage } from './load.js';
 export { exportOciLayout, type ExportOptions } from './export-oci-layout.js';
 export { exportRootfs, type ExportRootfsOptions, type ExportRootfsResult } from './export-rootfs.js';
+export { importRootfs, type ImportRootfsOptions, type ImportedRootfs } from './import-rootfs.js';

@@ -1,6 +1,6 @@
 import { PassThrough, Readable } from 'node:stream';
 import { decompressLayer } from '@stratum/layer';
-import { digestBytes, digestStream, type Descriptor, type Digest } from '@stratum/oci';
+import { createDigester, digestBytes, digestStream, type Descriptor, type Digest } from '@stratum/oci';
 import { detectCompression } from './input.js';
 import { layerMediaType } from './layout.js';
 import type { ArchiveStore } from './store.js';
@@ -20,11 +20,25 @@ export interface Ingested {
  * them as they are written to the returned sink: the loader tees a compressed layer into it on
  * its way into the store, so the diffID costs no second read.
  */
-function uncompressedDigest(): { sink: PassThrough; digest: Promise<Digest> } {
+function uncompressedDigest(observer?: TarObserver): { sink: PassThrough; digest: Promise<Digest> } {
   const sink = new PassThrough({ highWaterMark: 1 << 20 });
-  const digest = (async () => (await digestStream(await decompressLayer(sink))).digest)();
+  const digest = (async () => {
+    const d = createDigester();
+    for await (const c of await decompressLayer(sink)) {
+      d.update(c as Uint8Array);
+      observer?.write(c as Uint8Array);
+    }
+    observer?.end();
+    return d.digest();
+  })();
   digest.catch(() => {});
   return { sink, digest };
+}
+
+/** TarObserver sees the uncompressed bytes of what is ingested (a tar parser checking them). */
+export interface TarObserver {
+  write(chunk: Uint8Array): void;
+  end(): void;
 }
 
 /**
@@ -38,32 +52,35 @@ export async function ingest(
   store: ArchiveStore,
   head: Uint8Array,
   rest: AsyncIterable<Uint8Array>,
-  size: number,
-  opts: { name: string; expected?: Digest; signal?: AbortSignal },
+  size: number | undefined,
+  opts: { name: string; expected?: Digest; signal?: AbortSignal; observer?: TarObserver },
 ): Promise<Ingested> {
   const compression = detectCompression(head, opts.name);
   const mediaType = layerMediaType(compression);
-  if (compression === 'none' && opts.expected !== undefined && (await store.blobs.has(opts.expected))) {
+  if (compression === 'none' && opts.expected !== undefined && size !== undefined && !opts.observer && (await store.blobs.has(opts.expected))) {
     for await (const _ of rest) opts.signal?.throwIfAborted();
     return { descriptor: { mediaType, digest: opts.expected, size }, diffID: opts.expected, head };
   }
-  const side = compression === 'none' ? undefined : uncompressedDigest();
+  const side = compression === 'none' ? undefined : uncompressedDigest(opts.observer);
+  const plain = compression === 'none' ? opts.observer : undefined;
   async function* bytes(): AsyncGenerator<Uint8Array> {
     try {
       for (const c of [head, rest]) {
         for await (const chunk of c instanceof Uint8Array ? [c] : c) {
           if (chunk.length === 0) continue;
           if (side && !side.sink.write(chunk)) await Promise.race([new Promise((r) => side.sink.once('drain', r)), side.digest]);
+          plain?.write(chunk);
           yield chunk;
         }
       }
+      plain?.end();
       side?.sink.end();
     } finally {
       if (side && !side.sink.writableEnded) side.sink.destroy();
     }
   }
   const descriptor = await store.blobs.put(Readable.from(bytes(), { objectMode: false, highWaterMark: 1 << 20 }), {
-    size,
+    ...(size !== undefined ? { size } : {}),
     mediaType,
     ...(opts.expected !== undefined ? { digest: opts.expected } : {}),
   });

@@ -113,7 +113,7 @@ interface Pending {
  * writeAll writes every image (blobs, config, manifest: each verified by the store) untagged,
  * then — only when all are in — tags them, so that a failure anywhere leaves no new tag.
  */
-async function writeAll(store: ArchiveStore & { write: StoreWrite }, pending: Pending[], signal?: AbortSignal): Promise<LoadedImage[]> {
+async function writeAll(store: ArchiveStore, pending: Pending[], signal?: AbortSignal): Promise<LoadedImage[]> {
   const written: Array<{ p: Pending; descriptor: Descriptor }> = [];
   for (const p of pending) written.push({ p, descriptor: await store.write(p.source, undefined, { signal }) });
   signal?.throwIfAborted();
@@ -125,12 +125,6 @@ async function writeAll(store: ArchiveStore & { write: StoreWrite }, pending: Pe
   }
   return out;
 }
-
-/** StoreWrite: `store.write` of `@stratum/image`'s Store (layers first, skipping present blobs). */
-export type StoreWrite = (source: Image | ImageIndex, ref?: string | string[], opts?: { signal?: AbortSignal }) => Promise<Descriptor>;
-
-/** LoadStore: what loading needs of a store: an {@link ArchiveStore} that can also `write` images. */
-export type LoadStore = ArchiveStore & { write: StoreWrite };
 
 function extraFiles(files: string[], referenced: (f: string) => boolean): void {
   for (const f of files) {
@@ -162,7 +156,7 @@ function extraFiles(files: string[], referenced: (f: string) => boolean): void {
  *
  * CLI equivalent: `docker load -i FILE` (and `docker load < FILE.gz`).
  */
-export async function loadDockerArchive(input: ArchiveInput, store: LoadStore, opts: LoadOptions = {}): Promise<LoadedImage[]> {
+export async function loadDockerArchive(input: ArchiveInput, store: ArchiveStore, opts: LoadOptions = {}): Promise<LoadedImage[]> {
   const reader = await scanTarIntoStore(input, store, opts);
   const manifestFile = await reader.resolve('manifest.json').catch((err: unknown) => {
     if (err instanceof InvalidArchiveError && err.kind === 'MISSING_MEMBER') return undefined;
@@ -173,7 +167,7 @@ export async function loadDockerArchive(input: ArchiveInput, store: LoadStore, o
   return writeAll(store, images.map((image) => ({ source: image, tags: [...image.tags] })), opts.signal);
 }
 
-async function loadLayout(reader: ArchiveReader, store: LoadStore, opts: LoadOptions): Promise<LoadedImage[]> {
+async function loadLayout(reader: ArchiveReader, store: ArchiveStore, opts: LoadOptions): Promise<LoadedImage[]> {
   const entries = await layoutEntries(reader, opts).catch((err: unknown) => {
     if (err instanceof InvalidArchiveError && err.kind === 'MISSING_MEMBER' && (err.path === 'index.json' || err.path === 'oci-layout')) {
       throw new InvalidArchiveError('NO_IMAGES', 'archive has neither manifest.json nor an OCI layout (oci-layout, index.json): not an image archive', { cause: err });
@@ -207,7 +201,7 @@ async function loadLayout(reader: ArchiveReader, store: LoadStore, opts: LoadOpt
  *
  * CLI equivalent: `skopeo copy oci:DIR:REF …` into a store; `podman load` of an OCI archive.
  */
-export async function importOciLayout(input: ArchiveInput, store: LoadStore, opts: LoadOptions = {}): Promise<LoadedImage[]> {
+export async function importOciLayout(input: ArchiveInput, store: ArchiveStore, opts: LoadOptions = {}): Promise<LoadedImage[]> {
   const reader =
     typeof input === 'string' && (await isDirectory(input))
       ? await scanIntoStore(dirMembers(input, opts.signal), input, store, opts)

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import type { Descriptor, Digest, Image, Platform } from '@stratum/oci';
+import type { Store } from '@stratum/image';
+import type { Descriptor, Digest, Image, ImageIndex, Layer, Platform } from '@stratum/oci';
 
 /**
  * ArchiveStore is what the archive functions need of a content store. `@stratum/image`'s `Store`
@@ -23,4 +24,13 @@ export interface ArchiveStore {
   list(): Promise<Array<{ ref: string; descriptor: Descriptor }>>;
   /** The image a ref names (an index ref selects the platform). */
   image(ref: string, opts?: { platform?: Platform | string }): Promise<Image>;
+  /** A Layer over a blob already in the store. */
+  layer(descriptor: Descriptor, diffID: Digest): Layer;
+  /** Copies an image or index in (layers first, skipping present blobs, each verified), then tags `ref` if given. */
+  write(source: Image | ImageIndex, ref?: string | string[], opts?: { signal?: AbortSignal }): Promise<Descriptor>;
+}
+
+/** Compile-time proof that `@stratum/image`'s Store is an {@link ArchiveStore} (never called). */
+export function storeFits(store: Store): ArchiveStore {
+  return store;
 }

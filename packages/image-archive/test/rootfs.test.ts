@@ -1,9 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createReadStream, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Store } from '@stratum/image';
+import { digestBytes, digestStream } from '@stratum/oci';
 import { guard, memoryImage, memoryLayer } from '@stratum/testing';
-import { exportOciLayout, exportRootfs } from '@stratum/image-archive';
+import { exportOciLayout, exportRootfs, importRootfs } from '@stratum/image-archive';
 import { tarBytes } from './fixtures/hostile-cases.js';
 import { run, scratch } from './helpers.js';
 
@@ -94,5 +98,64 @@ describe('exportRootfs', () => {
     const out = join(tmp(), 'dir.tar');
     await exportRootfs(dir, out);
     expect(tree(untar(out))).toEqual(tree(dir));
+  });
+});
+
+describe('importRootfs', () => {
+  it('docker import -c … -m …: one layer as given, changes applied, tagged; export gives the tree back', async (ctx) => {
+    guard(ctx, 'root');
+    const src = join(tmp(), 'rootfs-src');
+    mkdirSync(join(src, 'bin'), { recursive: true });
+    writeFileSync(join(src, 'bin', 'httpd'), '#!/bin/sh\necho httpd\n');
+    symlinkSync('httpd', join(src, 'bin', 'apache'));
+    const tarball = join(tmp(), 'rootfs.tar');
+    await exportRootfs(src, tarball);
+    await using store = await Store.open(join(tmp(), 'store'));
+    const imported = await importRootfs(tarball, store, {
+      ref: 'httpd:1.1',
+      changes: ['CMD ["/bin/httpd","-f"]', 'ENV MODE=prod', 'EXPOSE 80'],
+      message: 'from a tarball',
+      platform: 'linux/arm64',
+    });
+    expect(imported.tag).toBe('docker.io/library/httpd:1.1');
+    const image = await store.image('httpd:1.1', { platform: 'linux/arm64' });
+    const config = await image.config();
+    expect(config.config?.Cmd).toEqual(['/bin/httpd', '-f']);
+    expect(config.config?.Env).toContain('MODE=prod');
+    expect(config.config?.ExposedPorts).toEqual({ '80/tcp': {} });
+    expect(config.architecture).toBe('arm64');
+    expect(config.history?.map((h) => h.comment)).toEqual(['from a tarball']);
+    const [layer] = await image.layers();
+    // The tarball is the layer blob, byte for byte (uncompressed, like docker import).
+    expect(await layer!.digest()).toBe((await digestStream(createReadStream(tarball))).digest);
+    expect(await layer!.diffID()).toBe(imported.diffID);
+    const back = join(tmp(), 'back.tar');
+    await exportRootfs('httpd:1.1', back, { store, platform: 'linux/arm64' });
+    expect(tree(untar(back))).toEqual(tree(src));
+  });
+
+  it('takes a gzip stream, keeps it compressed, computes the diffID of the tar', async () => {
+    const tar = await tarBytes([{ name: 'hello', data: 'hi\n' }]);
+    await using store = await Store.open(join(tmp(), 'store'));
+    const imported = await importRootfs(Readable.from([gzipSync(tar)]), store);
+    expect(imported.tag).toBeUndefined();
+    expect(imported.diffID).toBe(digestBytes(tar));
+    const image = await store.image(imported.descriptor.digest);
+    const [layer] = await image.layers();
+    expect(await layer!.mediaType()).toBe('application/vnd.oci.image.layer.v1.tar+gzip');
+    expect((await image.config()).history?.[0]?.comment).toBe('Imported from -');
+  });
+
+  it('refuses what is not a tar, and a bad change line before reading anything: nothing tagged', async () => {
+    await using store = await Store.open(join(tmp(), 'store'));
+    await expect(importRootfs(Readable.from([Buffer.from('not a tarball at all '.repeat(100))]), store, { ref: 'x:1' })).rejects.toMatchObject({ code: 'CORRUPT_LAYER' });
+    let read = false;
+    const src = (async function* () {
+      read = true;
+      yield await tarBytes([{ name: 'a', data: 'a' }]);
+    })();
+    await expect(importRootfs(src, store, { ref: 'x:1', changes: ['RUN rm -rf /'] })).rejects.toMatchObject({ name: 'InvalidChangeError' });
+    expect(read).toBe(false);
+    expect(await store.list()).toEqual([]);
   });
 });
