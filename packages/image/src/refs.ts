@@ -17,7 +17,7 @@
  *   several entries name one ref (a peer tool re-tagged the short name), the last one wins, as
  *   peers append.
  */
-import { Annotation, InvalidReferenceError, parseReference, type Descriptor, type Reference } from '@stratum/oci';
+import { Annotation, InvalidReferenceError, isDigest, parseReference, type Descriptor, type Reference } from '@stratum/oci';
 
 /** LayoutIndex: the parsed `index.json` of a layout (unknown fields are kept on rewrite). */
 export interface LayoutIndex {
@@ -56,6 +56,14 @@ export function parseTagRef(input: string): Reference {
   return ref;
 }
 
+function tryParse(s: string): Reference | undefined {
+  try {
+    return parseReference(s);
+  } catch {
+    return undefined;
+  }
+}
+
 function nameOf(d: Descriptor): string | undefined {
   const n = d.annotations?.[Annotation.RefName];
   return typeof n === 'string' && n !== '' ? n : undefined;
@@ -63,13 +71,7 @@ function nameOf(d: Descriptor): string | undefined {
 
 /** What `input` matches: its exact text, and its normalized form when it parses. */
 function keysOf(input: string): { exact: string; normalized: string | undefined } {
-  let normalized: string | undefined;
-  try {
-    normalized = parseReference(input).toString();
-  } catch {
-    normalized = undefined;
-  }
-  return { exact: input, normalized };
+  return { exact: input, normalized: tryParse(input)?.toString() };
 }
 
 function matches(d: Descriptor, keys: { exact: string; normalized: string | undefined }): boolean {
@@ -97,10 +99,25 @@ export function listRefs(index: LayoutIndex): RefEntry[] {
   return [...byRef].map(([ref, descriptor]) => ({ ref, descriptor }));
 }
 
-/** withoutRef returns `index` without the entries of ref `input`, and whether any was removed. */
+/**
+ * withoutRef returns `index` without the entries of ref `input`, and whether any was removed.
+ * A bare digest removes every entry of that manifest (all its refs, like `docker rmi ID`);
+ * `name@digest` the entries of that repository pointing at it.
+ */
 export function withoutRef(index: LayoutIndex, input: string): { index: LayoutIndex; removed: boolean } {
   const keys = keysOf(input);
-  const manifests = index.manifests.filter((d) => !matches(d, keys));
+  let drop: (d: Descriptor) => boolean = (d) => matches(d, keys);
+  if (isDigest(input)) drop = (d) => d.digest === input;
+  else if (input.includes('@')) {
+    const ref = tryParse(input);
+    if (ref?.digest !== undefined) {
+      drop = (d) => {
+        const name = nameOf(d);
+        return d.digest === ref.digest && name !== undefined && tryParse(refOfName(name))?.name === ref.name;
+      };
+    }
+  }
+  const manifests = index.manifests.filter((d) => !drop(d));
   return { index: { ...index, manifests }, removed: manifests.length !== index.manifests.length };
 }
 

@@ -204,7 +204,12 @@ export class Store implements AsyncDisposable {
     });
   }
 
-  /** untag removes ref `ref` (all its entries: full and short name); true when it existed. Blobs stay until `gc()`. Like `docker rmi` of a tag. */
+  /**
+   * untag removes ref `ref` (all its entries: full and short name); true when it existed. A
+   * bare `sha256:` digest removes every entry of that manifest or index (all its refs, like
+   * `docker rmi ID`), `name@sha256:…` those of that repository. Blobs stay until `gc()`. Like
+   * `docker rmi` of a tag. Atomic; idempotent.
+   */
   async untag(ref: string): Promise<boolean> {
     if (typeof ref !== 'string' || ref === '') throw new TypeError('untag: ref must be a non-empty string');
     return this.#updateIndex(async (index) => {

@@ -148,6 +148,14 @@ describe('refs', () => {
     await expect(store.resolve('app:1')).rejects.toBeInstanceOf(NotFoundError);
     await expect(store.image('nope')).rejects.toMatchObject({ code: 'NOT_FOUND', what: 'nope' });
     await expect(store.resolve(digestBytes('nothing'))).rejects.toBeInstanceOf(NotFoundError);
+    // By digest: every ref of that manifest (docker rmi ID); name@digest: that repository's.
+    await store.tag('other/app:x', a);
+    await store.tag('app:y', a);
+    expect(await store.untag(`app@${a.digest}`)).toBe(true);
+    expect((await store.list()).map((e) => e.ref)).toEqual(['docker.io/other/app:x']);
+    expect(await store.untag(a.digest)).toBe(true);
+    expect(await store.list()).toEqual([]);
+    expect(await store.untag(a.digest)).toBe(false);
   });
 
   it('refuses to tag a missing or incomplete image, a wrong size, a digest ref, a layer', async () => {
