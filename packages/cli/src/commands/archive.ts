@@ -77,16 +77,8 @@ export async function importImage(ctx: Context, p: ParsedArgs): Promise<number> 
     ...(platform !== undefined ? { platform } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
-  ctx.out(`${importedId(result)}\n`);
+  ctx.out(`${result.id}\n`);
   return 0;
-}
-
-/** importedId picks the image ID out of what importRootfs returns (a descriptor-like result with `id`, or an Image). */
-function importedId(result: unknown): string {
-  const r = result as { id?: unknown; configDigest?: unknown; digest?: unknown };
-  if (typeof r.id === 'string') return r.id;
-  if (typeof r.digest === 'string') return r.digest;
-  return String(result);
 }
 
 /** exportContainer is `stratum export [-o FILE] CONTAINER`: the container's filesystem as a tar. */

@@ -458,24 +458,16 @@ export async function commit(ctx: Context, p: ParsedArgs): Promise<number> {
   const author = flagString(p, 'author');
   const message = flagString(p, 'message');
   const ref = p.args[1];
-  const result = await (c as unknown as { commit(o: object): Promise<unknown> }).commit({
+  const result = await c.commit({
     ...(ref !== undefined ? { ref } : {}),
     ...(author !== undefined ? { author } : {}),
     ...(message !== undefined ? { message } : {}),
     changes: flagList(p, 'change'),
     pause,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
-  ctx.out(`${committedId(result)}\n`);
+  ctx.out(`${result.id}\n`);
   return 0;
-}
-
-/** committedId picks the new image's ID (config digest) from what commit returned. */
-function committedId(result: unknown): string {
-  const r = result as { id?: unknown; imageId?: unknown; digest?: unknown };
-  if (typeof r?.id === 'string') return r.id;
-  if (typeof r?.imageId === 'string') return r.imageId;
-  if (typeof r?.digest === 'string') return r.digest;
-  return String(result);
 }
 
 /** wait is `stratum wait CONTAINER…`: prints each exit code once it has exited. */
