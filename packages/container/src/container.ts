@@ -1,6 +1,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { writeBundle, type ExportBundleOptions } from './bundle.js';
+import { commitImage, type CommitOptions, type CommitResult } from './commit.js';
+import { parseChanges } from '@stratum/image';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cgroup, CgroupNotFoundError, type CgroupStats } from '@stratum/cgroup';
@@ -415,8 +417,19 @@ export class Container implements AsyncDisposable {
   async wait(opts: { signal?: AbortSignal } = {}): Promise<ExitResult> {
     const live = monitored(this.id);
     if (live) {
-      const st = await live.done;
-      return resultOf(st);
+      const signal = opts.signal;
+      if (!signal) return resultOf(await live.done);
+      signal.throwIfAborted();
+      let onAbort = (): void => undefined;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      try {
+        return resultOf(await Promise.race([live.done, aborted]));
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
     }
     let wait = 5;
     for (;;) {
@@ -677,6 +690,27 @@ export class Container implements AsyncDisposable {
       }
     }
     return { read: new Date().toISOString(), cgroup, networks };
+  }
+
+  /**
+   * commit makes an image of the container (`docker commit -p -a -m -c`): pauses it (unless
+   * `pause: false`), turns its changes into a layer on top of its image, takes its config with
+   * `changes` applied (`CMD ["/bin/httpd","-f"]`…), writes the image to the store and tags it
+   * with `ref`. Invalid `changes` are rejected (InvalidChangeError) before anything is written.
+   */
+  async commit(opts: CommitOptions = {}): Promise<CommitResult> {
+    if (opts.changes !== undefined) parseChanges(opts.changes);
+    const store = await this.runtime.store();
+    const st = await this.state();
+    const pause = (opts.pause ?? true) && st.Running && !st.Paused;
+    if (pause) await this.pause();
+    try {
+      const { image, layer } = await commitImage(store, this.#record, this.runtime.state.paths(this.id).upper, opts);
+      const descriptor = await store.write(image, opts.ref, opts.signal ? { signal: opts.signal } : {});
+      return { id: await image.configDigest(), descriptor, layer };
+    } finally {
+      if (pause) await this.unpause().catch(() => undefined);
+    }
   }
 
   /**

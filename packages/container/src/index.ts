@@ -1,5 +1,6 @@
 export { Container, type CreateOptions, type RunOptions, type ExitResult, type ExecOptions, type TopResult, type ContainerStats } from './container.js';
 export { runtimeSpec, type ExportBundleOptions } from './bundle.js';
+export { commitConfig, scratchImage, type CommitOptions, type CommitResult } from './commit.js';
 export { DEFAULT_CAPABILITIES, capabilitySet } from './process-spec.js';
 export { Runtime, defaultRoot, type RuntimeOptions } from './runtime.js';
 export { type GcReport } from './gc.js';

@@ -1,0 +1,127 @@
+/**
+ * commit: the seeds' examples — a container's change committed with a new CMD (busybox httpd
+ * serving the page it wrote) runs as a new image reached through a published port; a deletion
+ * (whiteout) is committed too; umoci reads the committed image from the store.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { guard, useLeakCheck } from '@stratum/testing';
+import { history, inspect as inspectImage } from '@stratum/image';
+import { Container } from '../src/index.js';
+import { busyboxImage, busyboxRootfs, collect, disposeRuntime, tempDir, testRuntime, type TestRuntime } from './helpers.js';
+
+useLeakCheck({ beforeEach, afterEach });
+
+let t: TestRuntime;
+let rootfs: string;
+
+beforeAll(async () => {
+  if (process.getuid?.() !== 0) return;
+  t = await testRuntime('commit', 240);
+  rootfs = busyboxRootfs(join(t.dir, 'rootfs'));
+  await busyboxImage(t.rt, rootfs, 'busybox:latest');
+  await t.rt.networks.get();
+});
+afterAll(async () => {
+  if (t) await disposeRuntime(t);
+});
+
+function httpGet(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('commit', () => {
+  it('docker commit -p -a -m -c CMD: the new image serves the page through a published port', async (ctx) => {
+    guard(ctx, 'root', 'overlay', 'netns', 'nftables');
+    // docker run --name b1 -it busybox; mkdir -p /data/html; echo '<h1>Busybox httpd server.</h1>' > /data/html/index.html
+    await using b1 = await Container.run(
+      { image: 'busybox:latest', name: 'stratum-b1', init: true, cmd: ['sh', '-c', 'mkdir -p /data/html && echo "<h1>Busybox httpd server.</h1>" > /data/html/index.html && echo ready && exec sleep 3600'] },
+      { runtime: t.rt },
+    );
+    await b1.waitForLog('ready');
+    // docker commit -p -a "stratum <dev@example.org>" -m "httpd on busybox" -c 'CMD ["/bin/httpd","-f","-h","/data/html"]' b1 httpd:1.1
+    const r = await b1.commit({ ref: 'httpd:1.1', author: 'stratum <dev@example.org>', message: 'httpd on busybox', changes: ['CMD ["/bin/httpd","-f","-h","/data/html"]', 'EXPOSE 80'] });
+    expect(r.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect((await b1.inspect()).State.Status).toBe('running'); // unpaused again
+
+    const store = await t.rt.store();
+    const img = await store.image('httpd:1.1');
+    const cfg = await img.config();
+    expect(cfg.config?.Cmd).toEqual(['/bin/httpd', '-f', '-h', '/data/html']);
+    expect(cfg.config?.ExposedPorts).toEqual({ '80/tcp': {} });
+    expect(cfg.author).toBe('stratum <dev@example.org>');
+    expect(cfg.rootfs.diff_ids).toHaveLength(2);
+    const h = await history(img);
+    expect(h[0]).toMatchObject({ CreatedBy: expect.stringContaining('sh -c mkdir -p /data/html'), Comment: 'httpd on busybox' });
+    expect((await inspectImage(img, { refs: ['httpd:1.1'] })).Id).toBe(r.id);
+
+    // docker run --name web -d -p 127.0.0.1:PORT:80 httpd:1.1; curl
+    const port = 18100 + (process.pid % 300);
+    // (busybox httpd as PID 1 ignores SIGTERM: a short stop timeout, then SIGKILL, as docker stop -t 1.)
+    await using web = await Container.run({ image: 'httpd:1.1', ports: [`127.0.0.1:${port}:80`], stopTimeout: 1 }, { runtime: t.rt });
+    await web.waitForPort(80);
+    const wi = await web.inspect();
+    expect(wi.Config.Cmd).toEqual(['/bin/httpd', '-f', '-h', '/data/html']);
+    expect(wi.Image).toBe(r.id);
+    expect(await httpGet(`http://127.0.0.1:${port}/`)).toBe('<h1>Busybox httpd server.</h1>\n');
+    expect(await httpGet(`http://${wi.NetworkSettings.IPAddress}/`)).toBe('<h1>Busybox httpd server.</h1>\n');
+  });
+
+  it('commits deletions (whiteouts) and a container made from a directory; umoci unpacks the result', async (ctx) => {
+    guard(ctx, 'root', 'overlay', 'tool:umoci');
+    const c = await Container.run({ image: 'busybox:latest', network: 'none', cmd: ['sh', '-c', 'rm -rf /home/app /bin/vi; echo 42 > /root/answer'] }, { runtime: t.rt });
+    expect((await c.wait()).exitCode).toBe(0);
+    await c.commit({ ref: 'stratum-test/slim:1', changes: ['ENV SLIM=yes', 'WORKDIR /root'] });
+    await c.remove();
+    const d = await Container.run({ image: 'stratum-test/slim:1', network: 'none', cmd: ['sh', '-c', 'echo $SLIM $(pwd) $(cat answer); ls /home; test -e /bin/vi || echo no-vi'] }, { runtime: t.rt });
+    await d.wait();
+    expect(await collect(d.logs())).toBe('yes /root 42\nno-vi\n');
+
+    // From a directory (no image): the directory becomes the first layer.
+    const e = await Container.run({ rootfs, network: 'none', cmd: ['sh', '-c', 'echo dir > /root/from-dir'] }, { runtime: t.rt });
+    await e.wait();
+    const er = await e.commit({ ref: 'stratum-test/fromdir:1' });
+    await e.remove();
+    const store = await t.rt.store();
+    expect((await (await store.image('stratum-test/fromdir:1')).config()).rootfs.diff_ids).toHaveLength(2);
+    expect(er.layer.diffID).toMatch(/^sha256:/);
+
+    const out = tempDir('umoci');
+    try {
+      const u = spawnSync('umoci', ['unpack', '--image', `${store.root}:docker.io/stratum-test/slim:1`, join(out, 'bundle')], { encoding: 'utf8' });
+      expect(u.stderr).not.toMatch(/error/i);
+      expect(u.status).toBe(0);
+      const rf = join(out, 'bundle', 'rootfs');
+      expect(readFileSync(join(rf, 'root', 'answer'), 'utf8')).toBe('42\n');
+      expect(existsSync(join(rf, 'bin', 'vi'))).toBe(false);
+      expect(existsSync(join(rf, 'home', 'app'))).toBe(false);
+      expect(existsSync(join(rf, 'bin', 'sh'))).toBe(true);
+      const cfg = JSON.parse(readFileSync(join(out, 'bundle', 'config.json'), 'utf8')) as { process: { env: string[]; cwd: string } };
+      expect(cfg.process.env).toContain('SLIM=yes');
+      expect(cfg.process.cwd).toBe('/root');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+      await d.remove();
+    }
+  });
+
+  it('bad changes are refused before anything is written', async (ctx) => {
+    guard(ctx, 'root', 'overlay');
+    const c = await Container.create({ image: 'busybox:latest', network: 'none', cmd: ['true'] }, { runtime: t.rt });
+    await expect(c.commit({ ref: 'stratum-test/bad:1', changes: ['FROB x'] })).rejects.toMatchObject({ name: 'InvalidChangeError' });
+    const store = await t.rt.store();
+    expect((await store.list()).map((e) => e.ref)).not.toContain('docker.io/stratum-test/bad:1');
+    await c.remove();
+  });
+});
