@@ -46,7 +46,15 @@ async function busyboxImage(rt: Runtime, rootfs: string, ref: string): Promise<v
   await (await rt.store()).write(img, ref);
 }
 
+const COMMIT_RUNS = Number(process.env.STRATUM_BENCH_COMMIT_RUNS ?? 5);
+
 export default async function benchmarks(): Promise<Benchmark[]> {
+  let ctmp = '';
+  let crt: Runtime | undefined;
+  let changed: Container | undefined;
+  let umociLayout = '';
+  let umociBundle = '';
+  let commits = 0;
   let tmp = '';
   let rt: Runtime | undefined;
   let bundle = '';
@@ -109,6 +117,64 @@ export default async function benchmarks(): Promise<Benchmark[]> {
       peers: [
         { name: 'crun run (via nsenter --mount)', run: () => runCommand(['nsenter', `--mount=${crunMnt!.path}`, 'crun', 'run', '--bundle', bundle, `stratum-bench-crun-${id++}`]) },
         { name: 'runc run', run: () => runCommand(['runc', 'run', '--bundle', bundle, `stratum-bench-runc-${id++}`]) },
+      ],
+    },
+    {
+      group: 'container',
+      name: `commit of a 64 MiB change (gzip layer into the store) (${COMMIT_RUNS} runs)`,
+      runs: COMMIT_RUNS,
+      memory: true,
+      target: 'reported',
+      unavailable: () => {
+        if (process.getuid?.() !== 0) return 'needs root';
+        if (!which('umoci')) return 'umoci is not installed';
+        return undefined;
+      },
+      setup: async () => {
+        ctmp = mkdtempSync(join(process.env.STRATUM_BENCH_DIR ?? tmpdir(), 'stratum-bench-commit-'));
+        chmodSync(ctmp, 0o755);
+        crt = await Runtime.open({ root: join(ctmp, 'root'), defaultNetwork: { name: 'stratum-benchc', bridge: 'stratum-benchc0', subnet: '10.240.8.0/24' } });
+        const rootfs = join(ctmp, 'rootfs');
+        busyboxRootfs(rootfs);
+        await busyboxImage(crt, rootfs, spec.image);
+        // The change: 64 MiB of random bytes in the container's layer.
+        changed = await Container.run({ image: spec.image, network: 'none', cmd: ['sh', '-c', 'head -c 67108864 /dev/urandom > /blob'] }, { runtime: crt });
+        await changed.wait();
+        // umoci's side: its own copy of the layout, the same image unpacked, the same file added.
+        umociLayout = join(ctmp, 'umoci-layout');
+        execFileSync('cp', ['-a', (await crt.store()).root, umociLayout]);
+        const upper = (await changed.inspect()).GraphDriver.Data.UpperDir;
+        umociBundle = join(ctmp, 'umoci-bundle');
+        const unpack = (): void => {
+          rmSync(umociBundle, { recursive: true, force: true });
+          execFileSync('umoci', ['unpack', '--image', `${umociLayout}:docker.io/stratum-bench/busybox:1`, umociBundle]);
+          copyFileSync(join(upper, 'blob'), join(umociBundle, 'rootfs', 'blob'));
+        };
+        unpack();
+        (globalThis as { __stratumUnpack?: () => void }).__stratumUnpack = unpack;
+      },
+      teardown: async () => {
+        await changed?.remove().catch(() => undefined);
+        if (crt) {
+          await crt.gc().catch(() => undefined);
+          await crt.networks.remove('stratum-benchc', { force: true }).catch(() => undefined);
+          await crt.close();
+        }
+        if (ctmp) rmSync(ctmp, { recursive: true, force: true });
+      },
+      ours: {
+        name: 'stratum commit',
+        run: async () => {
+          await changed!.commit({ ref: `stratum-bench/committed:${commits++}` });
+        },
+      },
+      peers: [
+        {
+          name: 'umoci repack',
+          // Each repack needs a fresh unpack (repack moves the bundle onto the new image): not timed.
+          before: () => (globalThis as { __stratumUnpack?: () => void }).__stratumUnpack!(),
+          run: () => runCommand(['umoci', 'repack', '--image', `${umociLayout}:committed-${commits++}`, umociBundle]),
+        },
       ],
     },
   ];
