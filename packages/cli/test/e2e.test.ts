@@ -9,9 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { Store } from '@stratum/image';
 import { guard, memoryImage, memoryLayer, useLeakCheck } from '@stratum/testing';
-import { freePort } from '../../registry-client/test/registry-fixture.js';
+import { freePort, startRegistry } from '../../registry-client/test/registry-fixture.js';
 import { busyboxRootfs, stratum, tempRoot } from './helpers.js';
 
 useLeakCheck({ beforeEach, afterEach });
@@ -77,6 +78,38 @@ describe('seeds end to end', () => {
     expect(shared.stdout).toBe('Welcome To My Httpd\n');
     // The host reaches it through the published port.
     expect(await httpGet(`http://127.0.0.1:${port}/`)).toBe('Welcome To My Httpd\n');
+  });
+
+  it('run of an image that is only in a registry: the implicit pull (Unable to find image … locally), then it runs', async (ctx) => {
+    guard(ctx, 'root', 'overlay', 'mount-ns', 'tool:docker-registry');
+    // The registry lives only inside this test, so that the leak check sees it gone.
+    const reg = await startRegistry();
+    const other = tempRoot('e2e-pull');
+    try {
+      const ref = `${reg.host}/seeds/busybox:1`;
+      expect((await run(['tag', 'busybox', ref])).code).toBe(0);
+      expect((await run(['push', '-q', ref])).code).toBe(0);
+      const r = await stratum(['run', '--rm', '--network', 'none', ref, 'echo', 'hello from the registry'], { root: other.root });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe('hello from the registry\n');
+      expect(r.stderr).toMatch(new RegExp(`^Unable to find image '${ref.replace(/[.]/g, '\\.')}' locally\n1: Pulling from seeds/busybox\n`));
+      expect(r.stderr).toMatch(/Status: Downloaded newer image for /);
+      const never = await stratum(['run', '--rm', '--pull', 'never', '--network', 'none', `${reg.host}/seeds/nothing:1`, 'true'], { root: other.root });
+      expect(never.code).toBe(125);
+    } finally {
+      other.cleanup();
+      await reg.stop();
+    }
+  });
+
+  it('import -c -m from stdin, then run the imported image', async (ctx) => {
+    guard(ctx, 'root', 'overlay', 'mount-ns');
+    const tar = execFileSync('tar', ['-C', join(t.root, 'rootfs'), '-cf', '-', '.'], { maxBuffer: 64 << 20 });
+    const imp = await stratum(['import', '-c', 'ENV GREETING=imported', '-c', 'CMD ["/bin/sh","-c","echo $GREETING"]', '-m', 'from a tarball', '-', 'imported:1'], { root: root(), stdin: Readable.from([tar]) });
+    expect(imp.stderr).toBe('');
+    expect(imp.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    expect((await run(['history', '--format', '{{.Comment}}', 'imported:1'])).stdout).toBe('from a tarball\n');
+    expect(await run(['run', '--rm', '--network', 'none', 'imported:1'])).toEqual({ code: 0, stdout: 'imported\n', stderr: '' });
   });
 
   it('volumes: -v named and bind, --volumes-from, volume ls; limits with -m/--cpus/--pids-limit', async (ctx) => {
