@@ -6,6 +6,7 @@
 import { chownSync, closeSync, lstatSync, mkdirSync, openSync, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
 import { AT, MNT, MOUNT_ATTR, features, mountFs, mountSetattr, umount2 } from '@stratum/native';
+import { FeatureUnavailableError } from './errors.js';
 import { isErrno } from './fsutil.js';
 
 const INIT_DIRS = ['dev', 'dev/pts', 'dev/shm', 'dev/mqueue', 'proc', 'sys', 'etc'];
@@ -84,7 +85,12 @@ export function mountOverlayRoot(o: OverlayMountOptions): void {
   if (features().overlayLowerdirPlus) for (const l of o.lowers) opts.push(['lowerdir+', l]);
   else opts.push(['lowerdir', o.lowers.join(':')]);
   opts.push(['upperdir', o.upper], ['workdir', o.work], ['index', 'off']);
-  mountFs({ fstype: 'overlay', source: o.source ?? 'stratum', options: opts, target: o.target, attrs: MOUNT_ATTR.NODEV | (o.readOnly ? MOUNT_ATTR.RDONLY : 0) });
+  try {
+    mountFs({ fstype: 'overlay', source: o.source ?? 'stratum', options: opts, target: o.target, attrs: MOUNT_ATTR.NODEV | (o.readOnly ? MOUNT_ATTR.RDONLY : 0) });
+  } catch (e) {
+    if (isErrno(e, 'ENODEV')) throw new FeatureUnavailableError('overlay root filesystems', 'the kernel has no overlay filesystem (modprobe overlay); a vfs copy fallback belongs to @stratum/union-fs, which this runtime does not use yet');
+    throw e;
+  }
 }
 
 /** makeReadOnly turns the mount at `target` read-only (mount_setattr MOUNT_ATTR_RDONLY), like `mount -o remount,ro,bind`. */

@@ -13,7 +13,7 @@ import { ErrnoError, O, mkdirat, resolveInRoot } from '@stratum/native';
 import { SpawnError, spawn, type Process, type SpawnSpec, type StdioItem } from '@stratum/namespace';
 import { Netlink, Netns, type Attachment, type BridgeNetwork } from '@stratum/netns';
 import { writeEtcFiles } from './etc-files.js';
-import { ContainerStateError } from './errors.js';
+import { ContainerStateError, FeatureUnavailableError } from './errors.js';
 import { isErrno, processAlive, processRef } from './fsutil.js';
 import { JsonLogWriter, type LogStream } from './logs.js';
 import { processSpecParts, containerHostname } from './process-spec.js';
@@ -189,6 +189,12 @@ export function setRemoveHook(h: RemoveHook): void {
 export async function startContainer(rt: Runtime, id: string, io: StartIO = {}): Promise<Running> {
   const sd = rt.state;
   const paths = sd.paths(id);
+  if ((process.geteuid?.() ?? 0) !== 0) {
+    throw new FeatureUnavailableError(
+      'starting a container without root',
+      'this process mounts the overlay root filesystem, creates v1/hybrid cgroup directories and bridge network endpoints in the host namespaces, which need root; rootless processes in namespaces are what @stratum/namespace (user namespaces), @stratum/volume and a delegated cgroup v2 subtree offer',
+    );
+  }
   return sd.lock(id, async () => {
     const rec = sd.record(id);
     const before = sd.state(id);
