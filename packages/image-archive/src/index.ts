@@ -3,7 +3,7 @@ export { type ArchiveInput } from './input.js';
 export { readDockerArchive, type ArchiveImage, type ReadArchiveOptions } from './read-docker-archive.js';
 export { readOciLayout, type LayoutOptions } from './read-oci-layout.js';
 export { saveDockerArchive, type SaveItem, type SaveOptions, type SavedImage, type ArchiveProgress } from './save-docker-archive.js';
-export { type ArchiveOutput } from './output.js';
+export { type ArchiveOutput, type OutputOptions } from './output.js';
 export { type ArchiveStore } from './store.js';
 export { loadDockerArchive, importOciLayout, type LoadOptions, type LoadedImage } from './load.js';
 export { exportOciLayout, type ExportOptions } from './export-oci-layout.js';

@@ -68,7 +68,7 @@ async function scanIntoStore(members: AsyncIterable<Walked>, location: string, s
       member.payload = { bytes };
     } else {
       const head = await body.read(Math.min(16, m.size));
-      const rest = withProgress(body.chunks(m.size - head.length), member.name, m.size, opts.onProgress);
+      const rest = withProgress(body.chunks(m.size - head.length), member.name, m.size, opts.onProgress, head.length);
       const expected = digestOfBlobPath(member.name);
       member.payload = { blob: await ingest(store, head, rest, m.size, { name: member.name, signal: opts.signal, ...(expected ? { expected } : {}) }) };
     }

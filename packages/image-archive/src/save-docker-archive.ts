@@ -54,11 +54,11 @@ export interface SavedImage {
   manifest: Digest;
 }
 
-/** withProgress reports the bytes of one layer as they pass. */
-export function withProgress(stream: AsyncIterable<Uint8Array>, layer: string, total: number | undefined, onProgress?: (p: ArchiveProgress) => void): AsyncIterable<Uint8Array> {
+/** withProgress reports the bytes of one layer as they pass (`start` of them already done). */
+export function withProgress(stream: AsyncIterable<Uint8Array>, layer: string, total: number | undefined, onProgress?: (p: ArchiveProgress) => void, start = 0): AsyncIterable<Uint8Array> {
   if (!onProgress) return stream;
   return (async function* () {
-    let bytes = 0;
+    let bytes = start;
     for await (const c of stream) {
       bytes += c.length;
       onProgress({ layer, bytes, total });

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Store } from '@stratum/image';
 import { memoryImage, memoryLayer, randomTree, tarOf } from '@stratum/testing';
 import { loadDockerArchive, readDockerArchive, saveDockerArchive } from '@stratum/image-archive';
-import { scratch, uncompressedDigests } from './helpers.js';
+import { bytesOf, scratch, uncompressedDigests } from './helpers.js';
 
 const tmp = scratch();
 
@@ -54,5 +54,38 @@ describe('loadDockerArchive', () => {
     const b = await loadDockerArchive(tar, store);
     expect(b).toEqual(a);
     expect(readdirSync(join(store.root, 'blobs', 'sha256')).sort()).toEqual(blobs);
+  });
+});
+
+describe('progress and abort', () => {
+  it('reports layer bytes while saving and loading', async () => {
+    const { httpd } = await images();
+    const tar = join(tmp(), 'p.tar');
+    const saved: number[] = [];
+    await saveDockerArchive(undefined, [{ image: httpd, tags: ['httpd:1.1'] }], tar, { onProgress: (p) => saved.push(p.bytes) });
+    expect(saved.length).toBeGreaterThan(0);
+    const total = (await Promise.all((await httpd.layers()).map(async (l) => (await bytesOf(l)).length))).reduce((a, b) => a + b);
+    expect(Math.max(...saved)).toBeLessThanOrEqual(total);
+    await using store = await Store.open(join(tmp(), 'store'));
+    const loaded: Array<{ layer: string; bytes: number; total: number | undefined }> = [];
+    await loadDockerArchive(tar, store, { onProgress: (p) => loaded.push(p) });
+    // The big base layer streams into the store (small files are held in memory, no progress).
+    const last = loaded[loaded.length - 1]!;
+    expect(last.bytes).toBe(last.total);
+  });
+
+  it('an aborted load rejects with the signal’s reason and tags nothing', async () => {
+    const { httpd } = await images();
+    const tar = join(tmp(), 'a.tar');
+    await saveDockerArchive(undefined, [{ image: httpd, tags: ['httpd:1.1'] }], tar);
+    await using store = await Store.open(join(tmp(), 'store'));
+    const ac = new AbortController();
+    const reason = new Error('stop');
+    const p = loadDockerArchive(tar, store, { signal: ac.signal, onProgress: () => ac.abort(reason) });
+    await expect(p).rejects.toBe(reason);
+    expect(await store.list()).toEqual([]);
+    const again = new AbortController();
+    again.abort(reason);
+    await expect(saveDockerArchive(store, [], join(tmp(), 'b.tar'), { signal: again.signal })).rejects.toBeTruthy();
   });
 });

@@ -24,7 +24,6 @@ describe('README', () => {
       const out = execFileSync(process.execPath, ['--conditions=stratum-source', '--import', 'tsx', 'snippet.mts'], {
         cwd: dir,
         encoding: 'utf8',
-        
       });
       expect(out.trim().split('\n')).toEqual(expected);
     } finally {
