@@ -149,10 +149,11 @@ function extraFiles(files: string[], referenced: (f: string) => boolean): void {
  * the archive ({@link UnsafeArchivePathError}), every config parsed, every layer's diffID checked
  * against its config ({@link DiffIDMismatchError}), every blob written and verified by the store,
  * no unexpected file, no tag given to two images ({@link DuplicateTagError}). On a failure, layer
- * blobs already written stay in the store untagged (the next load skips them; `store.gc()` removes
+ * blobs already written stay in the store untagged (`store.gc()` removes
  * them). Untagged images (saved by ID) are written but have no ref, so `gc()` removes them too.
  * Memory stays bounded: files over 1 MiB stream to the store, smaller ones are held (64 MiB at
- * most). Returns the loaded images with their tags.
+ * most). Idempotent: loading the same archive again leaves the same store (blobs named by
+ * digest and present are skipped) and gives the same result. Returns the loaded images with their tags.
  *
  * CLI equivalent: `docker load -i FILE` (and `docker load < FILE.gz`).
  */
