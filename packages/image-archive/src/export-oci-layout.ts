@@ -93,8 +93,6 @@ function tarSink(tw: TarWriter): LayoutSink {
   };
 }
 
-type Source = ArchiveStore | ReadonlyArray<SaveItem | (Image & { tags?: readonly string[] })>;
-
 /**
  * exportOciLayout writes images as an OCI image layout — a directory, or a tar of one — that
  * skopeo (`oci:DIR:REF`, `oci-archive:FILE:REF`), umoci, oci-image-tool, `docker load` (25+) and
@@ -113,7 +111,7 @@ type Source = ArchiveStore | ReadonlyArray<SaveItem | (Image & { tags?: readonly
  *
  * CLI equivalent: `skopeo copy … oci:DIR:REF` / `oci-archive:FILE:REF`.
  */
-export async function exportOciLayout(source: Source, output: ArchiveOutput, opts: ExportOptions = {}): Promise<Descriptor[]> {
+export async function exportOciLayout(source: ArchiveStore | ReadonlyArray<SaveItem | (Image & { tags?: readonly string[] })>, output: ArchiveOutput, opts: ExportOptions = {}): Promise<Descriptor[]> {
   const format = opts.format ?? (typeof output !== 'string' || output.endsWith('.tar') ? 'tar' : 'directory');
   if (format === 'directory' && typeof output !== 'string') throw new TypeError('exportOciLayout: a directory layout needs a path');
   const entries = await entriesOf(source, opts);
@@ -167,7 +165,7 @@ interface Entry {
   copy(put: (d: Descriptor, open: () => Promise<Readable> | Readable) => Promise<void>): Promise<void>;
 }
 
-async function entriesOf(source: Source, opts: ExportOptions): Promise<Entry[]> {
+async function entriesOf(source: Parameters<typeof exportOciLayout>[0], opts: ExportOptions): Promise<Entry[]> {
   if (!Array.isArray(source)) {
     const store = source as ArchiveStore;
     const refs = opts.refs ?? (await store.list()).map((e) => e.ref);
