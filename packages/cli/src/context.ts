@@ -105,9 +105,13 @@ export class Context {
     this.#cleanups.push(fn);
   }
 
-  /** store opens the content store under the root (once per invocation). */
+  /** store opens the content store under the root (once per invocation; closed at the end). */
   store(): Promise<Store> {
-    this.#store ??= import('@stratum/image').then(({ Store }) => Store.open(this.root));
+    this.#store ??= import('@stratum/image').then(async ({ Store }) => {
+      const store = await Store.open(this.root);
+      this.defer(() => store.close());
+      return store;
+    });
     return this.#store;
   }
 

@@ -165,6 +165,11 @@ export async function main(argv: readonly string[], io: MainIO = {}): Promise<nu
     const code = await run(ctx, parsed);
     return typeof code === 'number' ? code : 0;
   } catch (e) {
+    if (full.signal?.aborted === true) {
+      // Interrupted (SIGINT/SIGTERM through the bin): the shell's 128 + signal number.
+      say(`stratum${commandName !== '' ? ` ${commandName}` : ''}: ${String((full.signal.reason as Error)?.message ?? 'interrupted')}\n`);
+      return /SIGTERM/.test(String((full.signal.reason as Error)?.message)) ? 143 : 130;
+    }
     return report(e, commandName, debug, say);
   } finally {
     if (ctx !== undefined) await ctx.close();

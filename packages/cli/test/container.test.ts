@@ -5,7 +5,7 @@
  * `--network none` (the bridge network is covered in network.test.ts and e2e.test.ts).
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { guard, useLeakCheck } from '@stratum/testing';
 import { busyboxRootfs, stratum, tempRoot } from './helpers.js';
@@ -125,6 +125,35 @@ describe('stratum run / exec / logs / ps / stop / rm', () => {
     expect(r.status, r.stdout + r.stderr).toBe(5);
     expect(r.stdout).toMatch(/tty-ok/);
     expect(r.stdout).toMatch(/got typed/);
+  });
+
+  it('Ctrl-C: a foreground run forwards SIGINT to the container (its exit code); logs -f ends with 130', async (ctx) => {
+    guard(ctx, 'root', 'overlay', 'mount-ns');
+    const bin = join(import.meta.dirname, '..', 'src', 'bin.ts');
+    const start = (argv: string[]): { child: ChildProcess; output: Promise<{ code: number | null; stdout: string; stderr: string }>; ready: Promise<void> } => {
+      const child = spawn(process.execPath, ['--conditions=stratum-source', '--import', 'tsx', bin, '--root', root(), ...argv], { cwd: join(import.meta.dirname, '..', '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      let onReady: () => void = () => {};
+      const ready = new Promise<void>((r) => (onReady = r));
+      child.stdout!.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        if (stdout.includes('ready')) onReady();
+      });
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const output = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+      return { child, output, ready };
+    };
+    const fg = start(['run', '--rm', ...base(), 'sh', '-c', 'trap "echo got INT; exit 3" INT; echo ready; while :; do sleep 0.1; done']);
+    await fg.ready;
+    fg.child.kill('SIGINT');
+    expect(await fg.output).toEqual({ code: 3, stdout: 'ready\ngot INT\n', stderr: '' });
+
+    expect((await run(['run', '-d', '--name', 'talker', ...base(), 'sh', '-c', 'echo ready; exec sleep 1000'])).code).toBe(0);
+    const follow = start(['logs', '-f', 'talker']);
+    await follow.ready;
+    follow.child.kill('SIGINT');
+    expect(await follow.output).toEqual({ code: 130, stdout: 'ready\n', stderr: 'stratum container logs: interrupted (SIGINT)\n' });
   });
 
   it('kill -s and rm -f of a running container; start of a stopped one', async (ctx) => {

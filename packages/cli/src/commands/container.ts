@@ -134,7 +134,7 @@ async function ensureImage(ctx: Context, image: string, pull: string): Promise<v
   }
 }
 
-/** exitCodeOf maps a start failure to Docker's code: 127 command not found, 126 not executable, else 125. */
+/** startFailure rethrows a start failure with Docker's exit code: 127 command not found, 126 not executable, else 125. */
 function startFailure(e: unknown): never {
   const err = e as { step?: unknown; code?: unknown; name?: unknown };
   if (err !== null && typeof err === 'object' && err.step === 'exec') {
@@ -400,6 +400,8 @@ export async function logs(ctx: Context, p: ParsedArgs): Promise<number> {
   })) {
     (line.stream === 'stderr' ? ctx.stderr : ctx.stdout).write(line.text);
   }
+  // `-f` ends quietly when aborted: an interrupted follow is still an interruption (exit 130).
+  ctx.signal?.throwIfAborted();
   return 0;
 }
 
