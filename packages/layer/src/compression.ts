@@ -11,6 +11,9 @@ export type Compression = 'none' | 'gzip' | 'zstd';
 /** The size of the chunks decompressors hand out: large, so file data is written with few syscalls. */
 export const CHUNK_SIZE = 256 * 1024;
 
+/** How many decompressed bytes may wait for the consumer (decompression runs ahead by this much). */
+const READ_AHEAD = 4 * 1024 * 1024;
+
 /**
  * detectCompression names the compression of a blob from its first bytes (gzip `1f 8b`, zstd
  * `28 b5 2f fd`, else an uncompressed tar). Throws {@link UnsupportedLayerError} for bzip2, xz
@@ -127,7 +130,8 @@ export function spawnFilter(argv: string[]): Duplex {
 
 /** decompressor returns a duplex that decompresses `kind` (gzip through node:zlib, zstd through zlib or the zstd executable). */
 export function decompressor(kind: Exclude<Compression, 'none'>): Duplex {
-  if (kind === 'gzip') return zlib.createGunzip({ chunkSize: CHUNK_SIZE });
+  // A deep readable buffer lets zlib (on the libuv pool) run ahead while the caller writes files.
+  if (kind === 'gzip') return zlib.createGunzip({ chunkSize: CHUNK_SIZE, readableHighWaterMark: READ_AHEAD } as zlib.ZlibOptions);
   const how = zstdSupport();
   if (how === 'zlib') return z.createZstdDecompress!({ chunkSize: CHUNK_SIZE });
   if (how === 'binary') return spawnFilter([findZstd()!, '-d', '-c', '-q', '--no-progress']);

@@ -110,6 +110,9 @@ export class Extractor implements TarHandler {
   readonly #restore = new Map<string, bigint>();
   #file: OpenFile | undefined;
   readonly #nofollow = AT.SYMLINK_NOFOLLOW;
+  /** The last directory looked up (consecutive entries mostly share their parent). */
+  #lastPath: string | undefined;
+  #lastFd: Fd | undefined;
 
   constructor(root: Fd, opts: ExtractOptions) {
     this.#root = root;
@@ -231,6 +234,10 @@ export class Extractor implements TarHandler {
     while (this.#cache.size > DIR_CACHE) {
       const [k, fd] = this.#cache.entries().next().value as [string, Fd];
       this.#cache.delete(k);
+      if (fd === this.#lastFd) {
+        this.#lastPath = undefined;
+        this.#lastFd = undefined;
+      }
       fd.close();
     }
   }
@@ -239,6 +246,8 @@ export class Extractor implements TarHandler {
   #invalidate(): void {
     for (const fd of this.#cache.values()) this.#retired.push(fd);
     this.#cache.clear();
+    this.#lastPath = undefined;
+    this.#lastFd = undefined;
   }
 
   /**
@@ -249,10 +258,13 @@ export class Extractor implements TarHandler {
    */
   #dir(path: string, create: boolean): Fd | undefined {
     if (path === '') return this.#root;
+    if (path === this.#lastPath) return this.#lastFd;
     const hit = this.#cache.get(path);
     if (hit) {
       this.#cache.delete(path);
       this.#cache.set(path, hit);
+      this.#lastPath = path;
+      this.#lastFd = hit;
       return hit;
     }
     const parent = this.#dir(parentOf(path), create);
@@ -283,6 +295,8 @@ export class Extractor implements TarHandler {
       }
     }
     this.#cache.set(path, fd);
+    this.#lastPath = path;
+    this.#lastFd = fd;
     return fd;
   }
 

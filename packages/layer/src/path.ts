@@ -15,6 +15,15 @@ export interface CleanName {
  * empty components. Pure.
  */
 export function cleanName(name: string): CleanName {
+  // Fast path, almost every name: relative, no empty, "." or ".." components (a trailing "/" and
+  // a leading "./" are fine).
+  let start = 0;
+  if (name.startsWith('./')) start = 2;
+  let end = name.length;
+  if (end > start && name.charCodeAt(end - 1) === 0x2f) end--;
+  if (end > start && name.charCodeAt(start) !== 0x2f && !hasOddComponent(name, start, end)) {
+    return { path: start === 0 && end === name.length ? name : name.slice(start, end), clamped: false, absolute: false };
+  }
   const out: string[] = [];
   let clamped = false;
   for (const c of name.split('/')) {
@@ -27,6 +36,19 @@ export function cleanName(name: string): CleanName {
     out.push(c);
   }
   return { path: out.join('/'), clamped, absolute: name.startsWith('/') };
+}
+
+// True when name[start, end) has an empty, "." or ".." component.
+function hasOddComponent(name: string, start: number, end: number): boolean {
+  let c0 = start;
+  for (let i = start; i <= end; i++) {
+    if (i < end && name.charCodeAt(i) !== 0x2f) continue;
+    const len = i - c0;
+    if (len === 0) return true;
+    if (name.charCodeAt(c0) === 0x2e && (len === 1 || (len === 2 && name.charCodeAt(c0 + 1) === 0x2e))) return true;
+    c0 = i + 1;
+  }
+  return false;
 }
 
 /** parentOf returns the parent of a cleaned path (`''` for top-level names). */

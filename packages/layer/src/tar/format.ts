@@ -70,13 +70,15 @@ export function checksumOk(b: Uint8Array, off: number): boolean {
   const stored = parseOctal(b, off + F.chksum, 8);
   if (stored === undefined) return false;
   let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const v = i >= F.chksum && i < F.chksum + 8 ? SPACE : b[off + i]!;
-    unsigned += v;
-    signed += v > 127 ? v - 256 : v;
-  }
-  return stored === unsigned || stored === signed;
+  const cs = off + F.chksum;
+  for (let i = off; i < cs; i++) unsigned += b[i]!;
+  for (let i = cs + 8, end = off + BLOCK; i < end; i++) unsigned += b[i]!;
+  unsigned += 8 * SPACE;
+  if (stored === unsigned) return true;
+  // Old Sun and GNU tars summed signed bytes: only look when the unsigned sum does not match.
+  let signed = unsigned;
+  for (let i = off; i < off + BLOCK; i++) if (b[i]! > 127 && (i < cs || i >= cs + 8)) signed -= 256;
+  return stored === signed;
 }
 
 /** computeChecksum returns the unsigned header checksum of a block being written. */
