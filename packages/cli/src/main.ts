@@ -13,7 +13,7 @@ import { CliError, TemplateError, UsageError } from './errors.js';
 const globalFlags: FlagSpec[] = [
   { name: 'config', type: 'string', description: 'Location of client config files (default "~/.docker", or $DOCKER_CONFIG)' },
   { name: 'debug', short: 'D', type: 'boolean', description: 'Enable debug mode (stack traces on errors)' },
-  { name: 'help', type: 'boolean', description: 'Print usage' },
+  { name: 'help', short: 'h', type: 'boolean', description: 'Print usage' },
   { name: 'insecure-registry', type: 'list', description: 'Registry to reach over plain HTTP or unverified TLS (loopback registries always are)' },
   { name: 'root', type: 'string', description: 'Root of the state: image store, containers, networks, volumes (default $STRATUM_ROOT or ~/.local/share/stratum)' },
   { name: 'version', short: 'v', type: 'boolean', description: 'Print version information and quit' },
@@ -146,7 +146,7 @@ export async function main(argv: readonly string[], io: MainIO = {}): Promise<nu
     // --help anywhere among the flags (before `--` or, for run/exec, before the first argument).
     for (const w of rest) {
       if (w === '--') break;
-      if (w === '--help') {
+      if (w === '--help' || (w === '-h' && !spec.flags.some((f) => f.short === 'h'))) {
         full.stdout.write(commandHelp(spec));
         return 0;
       }

@@ -12,6 +12,9 @@ describe('main', () => {
       expect(r.stdout).toMatch(new RegExp(`\\n  ${v}\\s{2,}\\S`));
     }
     expect((await stratum(['--help'])).stdout).toBe(r.stdout);
+    expect((await stratum(['-h'])).stdout).toBe(r.stdout);
+    // -h is --help, except where it is a flag of the command (run -h HOSTNAME).
+    expect((await stratum(['images', '-h'])).stdout).toMatch(/^Usage:  stratum image ls/);
   });
 
   it('per-command --help lists the flags, aliases; groups list their commands', async () => {
