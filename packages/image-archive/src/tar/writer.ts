@@ -12,7 +12,7 @@ const maxOctal = 0o77777777777;
  * ustar: a size beyond the octal field is written base-256 (GNU; read by GNU tar, Go, Docker)
  * rather than as a PAX record, so that the header keeps its length and can be patched in place.
  */
-function fileHeader(name: string, size: number): Uint8Array {
+export function fileHeader(name: string, size: number): Uint8Array {
   const h = encodeHeader({ ...meta, name, type: 'file', mode: 0o644, size: Math.min(size, maxOctal) });
   if (size <= maxOctal) return h;
   if (h.length !== 512) throw new RangeError(`tar member ${name}: name too long for an in-place header`);
