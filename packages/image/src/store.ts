@@ -2,6 +2,7 @@ import { access, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
+  Annotation,
   DigestMismatchError,
   InvalidManifestError,
   MediaType,
@@ -363,7 +364,11 @@ export class Store implements AsyncDisposable {
    */
   async verify(options: { signal?: AbortSignal } = {}): Promise<VerifyResult> {
     const index = await this.#readIndex();
-    return check(this.blobs, index.manifests, (d) => d.annotations?.['org.opencontainers.image.ref.name'] && refOfName(d.annotations['org.opencontainers.image.ref.name']), options);
+    const refOf = (d: Descriptor): string | undefined => {
+      const name = d.annotations?.[Annotation.RefName];
+      return name ? refOfName(name) : undefined;
+    };
+    return check(this.blobs, index.manifests, refOf, options);
   }
 
   /**
