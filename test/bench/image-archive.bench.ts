@@ -152,19 +152,23 @@ export default async function benchmarks(): Promise<Benchmark[]> {
     await runCommand(['skopeo', 'copy', '-q', ...args]);
   };
   const unavailable = (): string | undefined => (existsSync('/usr/bin/skopeo') ? undefined : 'skopeo is not installed');
+  // What both rows share: the group, the skopeo check, the worker's lifetime, runs and memory.
+  const common = {
+    group: 'image-archive',
+    unavailable,
+    teardown: stop,
+    runs: 5,
+    memory: true,
+    target: 'peak RSS < 150 MiB (ours: a worker process running only the call)',
+  };
   return [
     {
-      group: 'image-archive',
+      ...common,
       name: 'save a 256 MiB image (4 gzip layers) to a docker archive',
-      unavailable,
       async setup() {
         storeDir = await benchStore();
         worker = new Worker();
       },
-      teardown: stop,
-      runs: 5,
-      memory: true,
-      target: 'peak RSS < 150 MiB (ours: a worker process running only the call)',
       ours: {
         name: 'stratum saveDockerArchive',
         before: fresh,
@@ -173,9 +177,8 @@ export default async function benchmarks(): Promise<Benchmark[]> {
       peers: [{ name: 'skopeo copy oci: docker-archive:', before: fresh, run: () => skopeo([`oci:${storeDir}:${ref}`, `docker-archive:${join(out, 'save.tar')}:bench/archive:1`])() }],
     },
     {
-      group: 'image-archive',
+      ...common,
       name: 'load a 256 MiB docker archive into a store',
-      unavailable,
       async setup() {
         storeDir = await benchStore();
         archive = join(benchDir('data'), 'archive-256m.tar');
@@ -185,10 +188,6 @@ export default async function benchmarks(): Promise<Benchmark[]> {
         }
         worker = new Worker();
       },
-      teardown: stop,
-      runs: 5,
-      memory: true,
-      target: 'peak RSS < 150 MiB (ours: a worker process running only the call)',
       ours: {
         name: 'stratum loadDockerArchive',
         before: fresh,
