@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { MNT, mountFs, umount2 } from '@stratum/native';
 import { applyLayer, createLayer } from '@stratum/layer';
-import { digestBytes } from '@stratum/oci';
 import { which } from '@stratum/testing';
+import { writeLayout } from '../../packages/layer/test/helpers.js';
 import { benchDir, runCommand, type Benchmark, type Contender } from './harness.js';
 
 const MiB = 1024 * 1024;
@@ -85,26 +85,6 @@ function smallTree(root: string): void {
   }
 }
 
-/** Writes an OCI layout with one image `tag` of the given gzip layer blob. */
-function writeLayout(dir: string, blob: Buffer, diffID: string, tag: string): void {
-  const blobs = join(dir, 'blobs', 'sha256');
-  mkdirSync(blobs, { recursive: true });
-  const put = (b: Buffer): { digest: string; size: number } => {
-    const digest = digestBytes(b);
-    writeFileSync(join(blobs, digest.slice(7)), b);
-    return { digest, size: b.length };
-  };
-  const config = put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [diffID] }, history: [{ created_by: 'bench' }] })));
-  const manifest = put(Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...put(blob) }],
-  })));
-  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': tag } }] }));
-}
-
 interface Image {
   tree: string;
   layout: string;
@@ -123,7 +103,7 @@ async function image(name: string, fill: (root: string) => void): Promise<Image>
     fill(tree);
     const c = createLayer({ from: undefined, to: tree }, { compression: 'gzip' });
     await pipeline(c.stream, createWriteStream(blob));
-    writeLayout(layout, readFileSync(blob), await c.diffID, 'v1');
+    writeLayout(layout, [{ blob: readFileSync(blob), diffID: await c.diffID, mediaType: c.mediaType }], 'v1');
     writeFileSync(join(dir, 'done'), '');
   }
   return { tree, layout, blob };

@@ -3,6 +3,7 @@ import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, r
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { llistxattr, lgetxattr } from '@stratum/native';
+import { digestBytes } from '@stratum/oci';
 import { END_OF_ARCHIVE, encodeHeader, padding, type TarHeaderInput } from '../src/index.js';
 
 /** A temporary directory removed at the end of the scope (`using t = tempDir('x')`). */
@@ -128,4 +129,37 @@ export function buildTree(root: string, spec: TreeSpec[]): void {
     }
   }
   for (const [p, t] of dirTimes.reverse()) utimesSync(p, t, t);
+}
+
+/**
+ * writeLayout writes an OCI image layout holding one image made of `layers` (blob bytes,
+ * diffID, media type), tagged `tag`: enough for `umoci unpack` and `skopeo` to read.
+ */
+export function writeLayout(dir: string, layers: Array<{ blob: Uint8Array; diffID: string; mediaType: string }>, tag: string): void {
+  const blobs = join(dir, 'blobs', 'sha256');
+  mkdirSync(blobs, { recursive: true });
+  const put = (b: Uint8Array): { digest: string; size: number } => {
+    const digest = digestBytes(b);
+    writeFileSync(join(blobs, digest.slice(7)), b);
+    return { digest, size: b.length };
+  };
+  const config = Buffer.from(JSON.stringify({
+    architecture: 'amd64',
+    os: 'linux',
+    config: {},
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffID) },
+    history: layers.map(() => ({ created_by: 'stratum createLayer' })),
+  }));
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...put(config) },
+    layers: layers.map((l) => ({ mediaType: l.mediaType, ...put(l.blob) })),
+  }));
+  const m = put(manifest);
+  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({
+    schemaVersion: 2,
+    manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+  }));
 }

@@ -14,45 +14,14 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MNT, lsetxattr, mknodat, AT, S, mountFs, umount2 } from '@stratum/native';
-import { digestBytes } from '@stratum/oci';
 import { guard, useLeakCheck } from '@stratum/testing';
 import { applyLayer, createLayer, type CreatedLayer } from '../src/index.js';
-import { drain, rawTar, snapshot, tempDir } from './helpers.js';
+import { drain, rawTar, snapshot, tempDir, writeLayout } from './helpers.js';
 
 useLeakCheck({ beforeEach, afterEach });
 
 function umoci(args: string[], cwd: string): string {
   return execFileSync('umoci', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-/** Writes an OCI image layout holding one image made of `layers` (blobs and diffIDs), tagged `tag`. */
-function writeLayout(dir: string, layers: Array<{ blob: Buffer; diffID: string; mediaType: string }>, tag: string): void {
-  const blobs = join(dir, 'blobs', 'sha256');
-  mkdirSync(blobs, { recursive: true });
-  const put = (b: Buffer): { digest: string; size: number } => {
-    const digest = digestBytes(b);
-    writeFileSync(join(blobs, digest.slice(7)), b);
-    return { digest, size: b.length };
-  };
-  const config = Buffer.from(JSON.stringify({
-    architecture: 'amd64',
-    os: 'linux',
-    config: {},
-    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffID) },
-    history: layers.map(() => ({ created_by: 'stratum createLayer' })),
-  }));
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...put(config) },
-    layers: layers.map((l) => ({ mediaType: l.mediaType, ...put(l.blob) })),
-  }));
-  const m = put(manifest);
-  writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({
-    schemaVersion: 2,
-    manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...m, annotations: { 'org.opencontainers.image.ref.name': tag } }],
-  }));
 }
 
 /** The layer blob paths of `tag` in an OCI layout, in order. */
