@@ -4,21 +4,17 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { guard, useLeakCheck } from '@stratum/testing';
-import { spawn, type NamespaceHandle, type Process } from '@stratum/namespace';
 import { Container } from '../src/index.js';
-import { busyboxImage, busyboxRootfs, disposeRuntime, tempDir, testRuntime, type TestRuntime } from './helpers.js';
+import { busyboxImage, crunMountNamespace, tempDir, useSuite } from './helpers.js';
 
 useLeakCheck({ beforeEach, afterEach });
 
-let t: TestRuntime;
 
-beforeAll(async () => {
-  if (process.getuid?.() !== 0) return;
-  t = await testRuntime('bundle', 239);
-  await busyboxImage(t.rt, busyboxRootfs(join(t.dir, 'rootfs')), 'stratum-test/busybox:1');
-});
-afterAll(async () => {
-  if (t) await disposeRuntime(t);
+const t = useSuite('bundle', 239, { beforeAll, afterAll }, {
+  network: false,
+  setup: async (s) => {
+    await busyboxImage(s.rt, s.rootfs, 'stratum-test/busybox:1');
+  },
 });
 
 let n = 0;
@@ -69,24 +65,12 @@ describe('exportBundle', () => {
 
       // crun 1.8 refuses this hybrid host while the v2 tree is mounted: run it in a private mount
       // namespace without /sys/fs/cgroup/unified.
-      let holder: Process | undefined;
-      let mnt: NamespaceHandle | undefined;
-      try {
-        holder = await spawn({
-          argv: ['/bin/sh', '-c', 'umount /sys/fs/cgroup/unified 2>/dev/null; echo ready; exec sleep 3600'],
-          namespaces: { mount: true },
-          rootfsPropagation: 'private',
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
-        await new Promise((r) => holder!.stdout!.once('data', r));
-        mnt = holder.namespace('mount');
+      {
+        await using mnt = await crunMountNamespace();
         const crun = runtimeRun(['nsenter', `--mount=${mnt.path}`, 'crun'], join(dir, 'c'));
         expect(crun.err).toBe('');
         expect(crun.code).toBe(0);
         expect(crun.out).toBe(runc.out);
-      } finally {
-        mnt?.close();
-        await holder?.[Symbol.asyncDispose]();
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -5,41 +5,22 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { guard, useLeakCheck } from '@stratum/testing';
 import { history, inspect as inspectImage } from '@stratum/image';
 import { Container } from '../src/index.js';
-import { busyboxImage, busyboxRootfs, collect, disposeRuntime, tempDir, testRuntime, type TestRuntime } from './helpers.js';
+import { busyboxImage, collect, httpGet, tempDir, useSuite } from './helpers.js';
 
 useLeakCheck({ beforeEach, afterEach });
 
-let t: TestRuntime;
-let rootfs: string;
 
-beforeAll(async () => {
-  if (process.getuid?.() !== 0) return;
-  t = await testRuntime('commit', 240);
-  rootfs = busyboxRootfs(join(t.dir, 'rootfs'));
-  await busyboxImage(t.rt, rootfs, 'busybox:latest');
-  await t.rt.networks.get();
-});
-afterAll(async () => {
-  if (t) await disposeRuntime(t);
+const t = useSuite('commit', 240, { beforeAll, afterAll }, {
+  setup: async (s) => {
+    await busyboxImage(s.rt, s.rootfs, 'busybox:latest');
+  },
 });
 
-function httpGet(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { timeout: 5000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('commit', () => {
   it('docker commit -p -a -m -c CMD: the new image serves the page through a published port', async (ctx) => {
@@ -89,7 +70,7 @@ describe('commit', () => {
     expect(await collect(d.logs())).toBe('yes /root 42\nno-vi\n');
 
     // From a directory (no image): the directory becomes the first layer.
-    const e = await Container.run({ rootfs, network: 'none', cmd: ['sh', '-c', 'echo dir > /root/from-dir'] }, { runtime: t.rt });
+    const e = await Container.run({ rootfs: t.rootfs, network: 'none', cmd: ['sh', '-c', 'echo dir > /root/from-dir'] }, { runtime: t.rt });
     await e.wait();
     const er = await e.commit({ ref: 'stratum-test/fromdir:1' });
     await e.remove();

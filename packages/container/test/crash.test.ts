@@ -9,22 +9,12 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { guard, useLeakCheck } from '@stratum/testing';
 import type { GcReport } from '../src/index.js';
-import { busyboxRootfs, disposeRuntime, firstLine, nodeScript, runScript, testRuntime, type TestRuntime } from './helpers.js';
+import { firstLine, nodeScript, runScript, useSuite } from './helpers.js';
 
 useLeakCheck({ beforeEach, afterEach });
 
-let t: TestRuntime;
-let rootfs: string;
 
-beforeAll(async () => {
-  if (process.getuid?.() !== 0) return;
-  t = await testRuntime('crash', 235);
-  rootfs = busyboxRootfs(join(t.dir, 'rootfs'));
-  await t.rt.networks.get();
-});
-afterAll(async () => {
-  if (t) await disposeRuntime(t);
-});
+const t = useSuite('crash', 235, { beforeAll, afterAll });
 
 function nftRules(): string {
   const r = spawnSync('nft', ['list', 'ruleset'], { encoding: 'utf8' });
@@ -44,7 +34,7 @@ for (const autoRemove of [false, true]) {
     it('gc in a new process removes every leaked kernel object', async (ctx) => {
       guard(ctx, 'root', 'overlay', 'netns', 'nftables', 'tool:tsx');
       const port = 19000 + (process.pid % 500) + (autoRemove ? 1 : 0);
-      const child = nodeScript('run-and-hang', { root: t.options.root, network: t.options.network, rootfs, port, autoRemove });
+      const child = nodeScript('run-and-hang', { root: t.options.root, network: t.options.network, rootfs: t.rootfs, port, autoRemove });
       const { id } = await firstLine<{ id: string }>(child);
       const st = JSON.parse(readFileSync(join(t.options.root, 'containers', id, 'state.json'), 'utf8')) as { Pid: number; held: { rootfs: string; cgroup: string; endpoint: { hostIfname: string } } };
       // What it holds while running.

@@ -2,32 +2,21 @@
  * detach: true — a detached monitor process starts the container, writes its log and records its
  * exit; other processes (and this one) see and manage it through the state dir.
  */
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { guard, useLeakCheck } from '@stratum/testing';
 import { SpawnError } from '@stratum/namespace';
 import { Container, type ContainerInspect, type ExitResult } from '../src/index.js';
-import { busyboxRootfs, collect, disposeRuntime, runScript, testRuntime, type TestRuntime } from './helpers.js';
+import { collect, runScript, useSuite } from './helpers.js';
 
 useLeakCheck({ beforeEach, afterEach }, { graceMs: 5000 });
 
-let t: TestRuntime;
-let rootfs: string;
 
-beforeAll(async () => {
-  if (process.getuid?.() !== 0) return;
-  t = await testRuntime('detach', 236);
-  rootfs = busyboxRootfs(join(t.dir, 'rootfs'));
-  await t.rt.networks.get();
-});
-afterAll(async () => {
-  if (t) await disposeRuntime(t);
-});
+const t = useSuite('detach', 236, { beforeAll, afterAll });
 
 describe('detached containers', () => {
   it('run -d: the monitor keeps logging; another process sees it running and stops it', async (ctx) => {
     guard(ctx, 'root', 'overlay', 'netns', 'nftables', 'tool:tsx');
-    const c = await Container.run({ rootfs, detach: true, init: true, cmd: ['sh', '-c', 'i=0; trap "echo bye; exit 5" TERM; while :; do i=$((i+1)); echo tick $i; sleep 0.05; done'] }, { runtime: t.rt });
+    const c = await Container.run({ rootfs: t.rootfs, detach: true, init: true, cmd: ['sh', '-c', 'i=0; trap "echo bye; exit 5" TERM; while :; do i=$((i+1)); echo tick $i; sleep 0.05; done'] }, { runtime: t.rt });
     expect(c.process).toBeUndefined(); // not monitored by this process
     await c.waitForLog('tick 3');
     const seen = await runScript<ContainerInspect>('runtime-op', { ...t.options, op: 'inspect', id: c.name });
@@ -45,7 +34,7 @@ describe('detached containers', () => {
 
   it('a start failure in the monitor comes back as the same error', async (ctx) => {
     guard(ctx, 'root', 'overlay', 'netns', 'tool:tsx');
-    const c = await Container.create({ rootfs, detach: true, network: 'none', cmd: ['/bin/nope'] }, { runtime: t.rt });
+    const c = await Container.create({ rootfs: t.rootfs, detach: true, network: 'none', cmd: ['/bin/nope'] }, { runtime: t.rt });
     const err = await c.start().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SpawnError);
     expect(err).toMatchObject({ step: 'exec', code: 'ENOENT' });
@@ -56,7 +45,7 @@ describe('detached containers', () => {
 
   it('autoRemove: the monitor removes it after exit; wait() still reports the exit code', async (ctx) => {
     guard(ctx, 'root', 'overlay', 'netns', 'tool:tsx');
-    const c = await Container.run({ rootfs, detach: true, autoRemove: true, network: 'none', cmd: ['sh', '-c', 'sleep 0.2; exit 9'] }, { runtime: t.rt });
+    const c = await Container.run({ rootfs: t.rootfs, detach: true, autoRemove: true, network: 'none', cmd: ['sh', '-c', 'sleep 0.2; exit 9'] }, { runtime: t.rt });
     expect((await c.wait()).exitCode).toBe(9);
     await expect(c.state()).rejects.toMatchObject({ code: 'CONTAINER_NOT_FOUND' });
   });

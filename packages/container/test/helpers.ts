@@ -1,8 +1,10 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLayer } from '@stratum/layer';
+import { spawn as nsSpawn, type NamespaceHandle, type Process } from '@stratum/namespace';
 import type { ImageConfig } from '@stratum/oci';
 import { memoryImage, memoryLayer } from '@stratum/testing';
 import { Container, Runtime } from '../src/index.js';
@@ -130,4 +132,71 @@ export async function busyboxImage(rt: Runtime, rootfs: string, ref: string, con
   const store = await rt.store();
   await store.write(img, ref);
   return img.configDigest();
+}
+
+/** Suite: what {@link useSuite} prepares for a test file (filled in its beforeAll). */
+export interface Suite extends TestRuntime {
+  /** A busybox root filesystem (see busyboxRootfs). */
+  rootfs: string;
+}
+
+/**
+ * useSuite registers the beforeAll/afterAll of a test file that runs containers: a test runtime
+ * (own root, bridge and subnet 10.SUBNET.x.0/24) with its default network made before the
+ * per-test leak snapshots, a busybox rootfs, `setup` for more; everything deleted after.
+ * Returns the suite object (filled in beforeAll; nothing is made without root).
+ */
+export function useSuite(
+  tag: string,
+  subnetByte: number,
+  hooks: { beforeAll(fn: () => Promise<void>): void; afterAll(fn: () => Promise<void>): void },
+  opts: { network?: boolean; setup?: (s: Suite) => Promise<void> } = {},
+): Suite {
+  const suite = {} as Suite;
+  hooks.beforeAll(async () => {
+    if (process.getuid?.() !== 0) return;
+    Object.assign(suite, await testRuntime(tag, subnetByte));
+    suite.rootfs = busyboxRootfs(join(suite.dir, 'rootfs'));
+    if (opts.network ?? true) await suite.rt.networks.get();
+    await opts.setup?.(suite);
+  });
+  hooks.afterAll(async () => {
+    if (suite.rt) await disposeRuntime(suite);
+  });
+  return suite;
+}
+
+/** httpGet fetches a URL's body as text (5 s timeout). */
+export function httpGet(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * crunMountNamespace: a mount namespace, held by a sleeping process, where /sys/fs/cgroup/unified
+ * is unmounted — crun 1.8 refuses this hybrid host otherwise; run it with `nsenter --mount=PATH`.
+ */
+export async function crunMountNamespace(): Promise<{ path: string; [Symbol.asyncDispose](): Promise<void> }> {
+  const holder: Process = await nsSpawn({
+    argv: ['/bin/sh', '-c', 'umount /sys/fs/cgroup/unified 2>/dev/null; echo ready; exec sleep 3600'],
+    namespaces: { mount: true },
+    rootfsPropagation: 'private',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise((r) => holder.stdout!.once('data', r));
+  const mnt: NamespaceHandle = holder.namespace('mount');
+  return {
+    path: mnt.path,
+    [Symbol.asyncDispose]: async () => {
+      mnt.close();
+      await holder[Symbol.asyncDispose]();
+    },
+  };
 }

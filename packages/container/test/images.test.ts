@@ -4,28 +4,23 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { guard, useLeakCheck } from '@stratum/testing';
 import { Container, ImageUnavailableError, Runtime } from '../src/index.js';
-import { busyboxImage, busyboxRootfs, collect, disposeRuntime, testRuntime, type TestRuntime } from './helpers.js';
+import { busyboxImage, collect, useSuite } from './helpers.js';
 
 useLeakCheck({ beforeEach, afterEach });
 
-let t: TestRuntime;
-let imageId: string;
 
-beforeAll(async () => {
-  if (process.getuid?.() !== 0) return;
-  t = await testRuntime('img', 238);
-  const rootfs = busyboxRootfs(join(t.dir, 'rootfs'));
-  imageId = await busyboxImage(t.rt, rootfs, 'stratum-test/busybox:1', {
-    Entrypoint: ['/bin/sh', '-c'],
-    Cmd: ['echo "$GREETING from $(pwd) as $(id -un)"'],
-    Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'GREETING=hello'],
-    WorkingDir: '/home/app',
-    User: 'app',
-    Labels: { 'org.example.image': 'yes' },
-  });
-});
-afterAll(async () => {
-  if (t) await disposeRuntime(t);
+let imageId: string;
+const t = useSuite('img', 238, { beforeAll, afterAll }, {
+  setup: async (s) => {
+    imageId = await busyboxImage(s.rt, s.rootfs, 'stratum-test/busybox:1', {
+      Entrypoint: ['/bin/sh', '-c'],
+      Cmd: ['echo "$GREETING from $(pwd) as $(id -un)"'],
+      Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'GREETING=hello'],
+      WorkingDir: '/home/app',
+      User: 'app',
+      Labels: { 'org.example.image': 'yes' },
+    });
+  },
 });
 
 describe('containers from images', () => {

@@ -1,28 +1,17 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { guard, useLeakCheck } from '@stratum/testing';
-import { join } from 'node:path';
-import { Container, ContainerStateError, NameConflictError, type Runtime } from '../src/index.js';
-import { busyboxRootfs, collect, disposeRuntime, testRuntime } from './helpers.js';
+import { Container, ContainerStateError, NameConflictError } from '../src/index.js';
+import { collect, useSuite } from './helpers.js';
 
 useLeakCheck({ beforeEach, afterEach });
 
-let t: { rt: Runtime; dir: string };
-let rootfs: string;
 
-beforeAll(async () => {
-  if (process.getuid?.() !== 0) return;
-  t = await testRuntime('life');
-  rootfs = busyboxRootfs(join(t.dir, 'rootfs'));
-  await t.rt.networks.get(); // the default network exists before the per-test snapshots
-});
-afterAll(async () => {
-  if (t) await disposeRuntime(t);
-});
+const t = useSuite('life', 231, { beforeAll, afterAll });
 
 describe('lifecycle', () => {
   it('runs a command to exit, logs it, records the exit code', async (ctx) => {
     guard(ctx, 'root', 'overlay', 'netns', 'nftables');
-    const c = await Container.run({ rootfs, cmd: ['sh', '-c', 'echo out; echo err >&2; exit 3'] }, { runtime: t.rt });
+    const c = await Container.run({ rootfs: t.rootfs, cmd: ['sh', '-c', 'echo out; echo err >&2; exit 3'] }, { runtime: t.rt });
     const r = await c.wait();
     expect(r.exitCode).toBe(3);
     const st = await c.state();
@@ -40,8 +29,8 @@ describe('lifecycle', () => {
 
   it('names are unique; get by name, id and prefix; list like ps -a', async (ctx) => {
     guard(ctx, 'root', 'overlay');
-    const a = await Container.create({ rootfs, name: 'stratum-web', cmd: ['true'], network: 'none' }, { runtime: t.rt });
-    await expect(Container.create({ rootfs, name: 'stratum-web', cmd: ['true'] }, { runtime: t.rt })).rejects.toBeInstanceOf(NameConflictError);
+    const a = await Container.create({ rootfs: t.rootfs, name: 'stratum-web', cmd: ['true'], network: 'none' }, { runtime: t.rt });
+    await expect(Container.create({ rootfs: t.rootfs, name: 'stratum-web', cmd: ['true'] }, { runtime: t.rt })).rejects.toBeInstanceOf(NameConflictError);
     expect((await Container.get('stratum-web', { runtime: t.rt })).id).toBe(a.id);
     expect((await Container.get(a.shortId, { runtime: t.rt })).id).toBe(a.id);
     expect(a.id).toMatch(/^[0-9a-f]{64}$/);
@@ -56,7 +45,7 @@ describe('lifecycle', () => {
     guard(ctx, 'root', 'overlay', 'netns', 'nftables');
     let id: string;
     {
-      await using c = await Container.run({ rootfs, init: true, cmd: ['sh', '-c', 'trap "echo term; exit 7" TERM; echo ready; while :; do sleep 0.1; done'] }, { runtime: t.rt });
+      await using c = await Container.run({ rootfs: t.rootfs, init: true, cmd: ['sh', '-c', 'trap "echo term; exit 7" TERM; echo ready; while :; do sleep 0.1; done'] }, { runtime: t.rt });
       id = c.id;
       await c.waitForLog(/ready/);
       const i = await c.inspect();

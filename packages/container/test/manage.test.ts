@@ -4,23 +4,13 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { guard, useLeakCheck } from '@stratum/testing';
 import { Cgroup } from '@stratum/cgroup';
-import { Container, ContainerStateError, type Runtime } from '../src/index.js';
-import { busyboxRootfs, collect, disposeRuntime, testRuntime } from './helpers.js';
+import { Container, ContainerStateError } from '../src/index.js';
+import { collect, useSuite } from './helpers.js';
 
 useLeakCheck({ beforeEach, afterEach });
 
-let t: { rt: Runtime; dir: string };
-let rootfs: string;
 
-beforeAll(async () => {
-  if (process.getuid?.() !== 0) return;
-  t = await testRuntime('mgmt', 234);
-  rootfs = busyboxRootfs(join(t.dir, 'rootfs'));
-  await t.rt.networks.get();
-});
-afterAll(async () => {
-  if (t) await disposeRuntime(t);
-});
+const t = useSuite('mgmt', 234, { beforeAll, afterAll });
 
 async function text(s: NodeJS.ReadableStream | null): Promise<string> {
   let o = '';
@@ -33,7 +23,7 @@ const sleeper = ['sh', '-c', 'echo started; trap "exit 0" TERM; while :; do slee
 describe('managing a running container', () => {
   it('exec with env, user, workdir; exec as tty', async (ctx) => {
     guard(ctx, 'root', 'overlay', 'netns');
-    await using c = await Container.run({ rootfs, network: 'none', init: true, env: { A: '1' }, cmd: sleeper }, { runtime: t.rt });
+    await using c = await Container.run({ rootfs: t.rootfs, network: 'none', init: true, env: { A: '1' }, cmd: sleeper }, { runtime: t.rt });
     await c.waitForLog('started');
     const e = await c.exec(['sh', '-c', 'echo "$A $B $HOSTNAME"; id -u; pwd; echo err >&2'], { env: { B: '2' }, user: 'app', workdir: '/tmp' });
     const [o, err] = await Promise.all([text(e.stdout), text(e.stderr)]);
@@ -50,7 +40,7 @@ describe('managing a running container', () => {
 
   it('pause freezes, unpause thaws; top lists the processes; stats reads the cgroup', async (ctx) => {
     guard(ctx, 'root', 'overlay', 'netns', 'nftables');
-    await using c = await Container.run({ rootfs, init: true, cmd: ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.02; done'] }, { runtime: t.rt });
+    await using c = await Container.run({ rootfs: t.rootfs, init: true, cmd: ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.02; done'] }, { runtime: t.rt });
     await c.pause();
     expect((await c.inspect()).State).toMatchObject({ Status: 'paused', Paused: true, Running: true });
     const frozen = await c.exec(['true']).catch((e: unknown) => e);
@@ -69,7 +59,7 @@ describe('managing a running container', () => {
 
   it('restart of a stopped container keeps its filesystem; kill sends a signal', async (ctx) => {
     guard(ctx, 'root', 'overlay', 'netns');
-    const c = await Container.create({ rootfs, network: 'none', cmd: ['sh', '-c', 'echo run >> /tmp/runs; cat /tmp/runs | wc -l; exec sleep 1000'] }, { runtime: t.rt });
+    const c = await Container.create({ rootfs: t.rootfs, network: 'none', cmd: ['sh', '-c', 'echo run >> /tmp/runs; cat /tmp/runs | wc -l; exec sleep 1000'] }, { runtime: t.rt });
     await c.start();
     await c.waitForLog(/^1\n/);
     await c.kill('SIGKILL');
@@ -84,7 +74,7 @@ describe('managing a running container', () => {
   it('memory limit: an allocation over it is OOM-killed and State.OOMKilled says so; pids and cpu limits reach the cgroup', async (ctx) => {
     guard(ctx, 'root', 'overlay', 'netns', 'cgroup-v1');
     const c = await Container.run(
-      { rootfs, network: 'none', resources: { memory: '32m', pidsLimit: 50, cpus: 0.5, cpuShares: 512, cpusetCpus: '0' }, cmd: ['sh', '-c', 'while [ ! -e /tmp/go ]; do sleep 0.02; done; tail /dev/zero'] },
+      { rootfs: t.rootfs, network: 'none', resources: { memory: '32m', pidsLimit: 50, cpus: 0.5, cpuShares: 512, cpusetCpus: '0' }, cmd: ['sh', '-c', 'while [ ! -e /tmp/go ]; do sleep 0.02; done; tail /dev/zero'] },
       { runtime: t.rt },
     );
     // While it waits, the cgroup has the limits.
@@ -108,7 +98,7 @@ describe('managing a running container', () => {
 
   it('pids limit stops a fork bomb from growing', async (ctx) => {
     guard(ctx, 'root', 'overlay', 'netns');
-    const c = await Container.run({ rootfs, network: 'none', resources: { pidsLimit: 8 }, cmd: ['sh', '-c', 'for i in $(seq 20); do sleep 5 & done; echo never'] }, { runtime: t.rt });
+    const c = await Container.run({ rootfs: t.rootfs, network: 'none', resources: { pidsLimit: 8 }, cmd: ['sh', '-c', 'for i in $(seq 20); do sleep 5 & done; echo never'] }, { runtime: t.rt });
     const r = await c.wait();
     expect(r.exitCode).not.toBe(0);
     const log = await collect(c.logs());

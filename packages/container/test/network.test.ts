@@ -1,43 +1,23 @@
 /** Network modes: bridge (default network made on first use), host, none, container:, user-defined bridges, published ports. */
-import { request } from 'node:http';
 import { hostname as osHostname } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { guard, useLeakCheck } from '@stratum/testing';
-import { Container, NetworkNotFoundError, type Runtime } from '../src/index.js';
-import { busyboxRootfs, collect, disposeRuntime, testRuntime } from './helpers.js';
+import { Container, NetworkNotFoundError } from '../src/index.js';
+import { collect, httpGet, useSuite } from './helpers.js';
 
 useLeakCheck({ beforeEach, afterEach });
 
-let t: { rt: Runtime; dir: string };
-let rootfs: string;
 const userNet = `stratum-u${process.pid % 1000}`;
 
-beforeAll(async () => {
-  if (process.getuid?.() !== 0) return;
-  t = await testRuntime('net', 232);
-  rootfs = busyboxRootfs(join(t.dir, 'rootfs'));
-  await t.rt.networks.get();
-  await t.rt.networks.create({ name: userNet, subnet: `10.233.${process.pid % 200}.0/24` });
-});
-afterAll(async () => {
-  if (t) await disposeRuntime(t);
+const t = useSuite('net', 232, { beforeAll, afterAll }, {
+  setup: async (s) => {
+    await s.rt.networks.create({ name: userNet, subnet: `10.233.${process.pid % 200}.0/24` });
+  },
 });
 
-function httpGet(url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { timeout: 5000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 async function out(spec: Parameters<typeof Container.run>[0]): Promise<string> {
-  const c = await Container.run({ rootfs, ...spec }, { runtime: t.rt });
+  const c = await Container.run({ rootfs: t.rootfs, ...spec }, { runtime: t.rt });
   await c.wait();
   const text = await collect(c.logs());
   await c.remove();
@@ -62,7 +42,7 @@ describe('network modes', () => {
     guard(ctx, 'root', 'overlay', 'netns', 'nftables');
     await using web = await Container.run(
       {
-        rootfs,
+        rootfs: t.rootfs,
         init: true,
         ports: ['127.0.0.1:18080:80'],
         cmd: ['sh', '-c', 'mkdir -p /www && echo hello-from-httpd > /www/index.html && exec httpd -f -p 80 -h /www'],
@@ -85,7 +65,7 @@ describe('network modes', () => {
 
   it('container:NAME shares the other container\'s network namespace; user-defined networks connect containers', async (ctx) => {
     guard(ctx, 'root', 'overlay', 'netns', 'nftables');
-    await using a = await Container.run({ rootfs, init: true, network: userNet, name: 'stratum-a', cmd: ['sh', '-c', 'echo up > /tmp/i; exec httpd -f -p 8000 -h /tmp'] }, { runtime: t.rt });
+    await using a = await Container.run({ rootfs: t.rootfs, init: true, network: userNet, name: 'stratum-a', cmd: ['sh', '-c', 'echo up > /tmp/i; exec httpd -f -p 8000 -h /tmp'] }, { runtime: t.rt });
     await a.waitForPort(8000);
     const ipA = (await a.inspect()).NetworkSettings.IPAddress;
     expect(ipA).toMatch(/^10\.233\./);
@@ -99,6 +79,6 @@ describe('network modes', () => {
 
   it('an unknown network is NetworkNotFoundError', async (ctx) => {
     guard(ctx, 'root');
-    await expect(Container.create({ rootfs, network: 'stratum-nope', cmd: ['true'] }, { runtime: t.rt })).rejects.toBeInstanceOf(NetworkNotFoundError);
+    await expect(Container.create({ rootfs: t.rootfs, network: 'stratum-nope', cmd: ['true'] }, { runtime: t.rt })).rejects.toBeInstanceOf(NetworkNotFoundError);
   });
 });

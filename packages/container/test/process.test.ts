@@ -3,26 +3,16 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { guard, useLeakCheck } from '@stratum/testing';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Container, UserNotFoundError, type Runtime } from '../src/index.js';
-import { busyboxRootfs, collect, disposeRuntime, testRuntime } from './helpers.js';
+import { Container, UserNotFoundError } from '../src/index.js';
+import { collect, useSuite } from './helpers.js';
 
 useLeakCheck({ beforeEach, afterEach });
 
-let t: { rt: Runtime; dir: string };
-let rootfs: string;
 
-beforeAll(async () => {
-  if (process.getuid?.() !== 0) return;
-  t = await testRuntime('proc');
-  rootfs = busyboxRootfs(join(t.dir, 'rootfs'));
-  await t.rt.networks.get();
-});
-afterAll(async () => {
-  if (t) await disposeRuntime(t);
-});
+const t = useSuite('proc', 231, { beforeAll, afterAll });
 
 async function output(spec: Parameters<typeof Container.run>[0]): Promise<{ out: string; code: number; c: Container }> {
-  const c = await Container.run({ rootfs, network: 'none', ...spec }, { runtime: t.rt });
+  const c = await Container.run({ rootfs: t.rootfs, network: 'none', ...spec }, { runtime: t.rt });
   const r = await c.wait();
   return { out: await collect(c.logs()), code: r.exitCode, c };
 }
@@ -44,7 +34,7 @@ describe('process configuration', () => {
     expect(i.Config.WorkingDir).toBe('/srv/data');
     await c.remove();
     // Created in the container's own layer only.
-    expect(existsSync(join(rootfs, 'srv'))).toBe(false);
+    expect(existsSync(join(t.rootfs, 'srv'))).toBe(false);
   });
 
   it('uid:gid and unknown users', async (ctx) => {
@@ -52,7 +42,7 @@ describe('process configuration', () => {
     const a = await output({ cmd: ['id'], user: '4242:50' });
     expect(a.out).toBe('uid=4242 gid=50(staff)\n');
     await a.c.remove();
-    const b = await Container.create({ rootfs, network: 'none', cmd: ['id'], user: 'ghost' }, { runtime: t.rt });
+    const b = await Container.create({ rootfs: t.rootfs, network: 'none', cmd: ['id'], user: 'ghost' }, { runtime: t.rt });
     await expect(b.start()).rejects.toBeInstanceOf(UserNotFoundError);
     const st = await b.state();
     expect(st.Status).toBe('created');
@@ -64,7 +54,7 @@ describe('process configuration', () => {
     guard(ctx, 'root', 'overlay', 'netns', 'nftables');
     const c = await Container.run(
       {
-        rootfs,
+        rootfs: t.rootfs,
         cmd: ['sh', '-c', 'hostname; cat /etc/hostname; cat /proc/sys/kernel/domainname; grep -v "^fe\\|^ff\\|^::1" /etc/hosts; cat /etc/resolv.conf; grep -c " /etc/hosts " /proc/mounts'],
         hostname: 'web1',
         domainname: 'example.org',

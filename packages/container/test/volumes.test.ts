@@ -5,26 +5,20 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { guard, useLeakCheck } from '@stratum/testing';
 import { VolumeStore } from '@stratum/volume';
 import { Container } from '../src/index.js';
-import { busyboxRootfs, collect, disposeRuntime, testRuntime, type TestRuntime } from './helpers.js';
+import { collect, useSuite } from './helpers.js';
 
 useLeakCheck({ beforeEach, afterEach });
 
-let t: TestRuntime;
-let rootfs: string;
 
-beforeAll(async () => {
-  if (process.getuid?.() !== 0) return;
-  t = await testRuntime('vol', 237);
-  rootfs = busyboxRootfs(join(t.dir, 'rootfs'));
-  mkdirSync(join(rootfs, 'data'));
-  writeFileSync(join(rootfs, 'data', 'from-image.txt'), 'image content\n');
-});
-afterAll(async () => {
-  if (t) await disposeRuntime(t);
+const t = useSuite('vol', 237, { beforeAll, afterAll }, {
+  setup: async (s) => {
+    mkdirSync(join(s.rootfs, 'data'));
+    writeFileSync(join(s.rootfs, 'data', 'from-image.txt'), 'image content\n');
+  },
 });
 
 async function run(spec: Parameters<typeof Container.run>[0]): Promise<{ c: Container; out: string; code: number }> {
-  const c = await Container.run({ rootfs, network: 'none', ...spec }, { runtime: t.rt });
+  const c = await Container.run({ rootfs: t.rootfs, network: 'none', ...spec }, { runtime: t.rt });
   const code = (await c.wait()).exitCode;
   return { c, out: await collect(c.logs()), code };
 }
@@ -70,8 +64,8 @@ describe('volumes', () => {
 
   it('duplicate mount points and missing bind sources fail at create, leaving nothing', async (ctx) => {
     guard(ctx, 'root', 'overlay');
-    await expect(Container.create({ rootfs, volumes: ['/a:/x', '/b:/x'], cmd: ['true'] }, { runtime: t.rt })).rejects.toMatchObject({ code: 'DUPLICATE_MOUNT_POINT' });
-    await expect(Container.create({ rootfs, mounts: [`type=bind,source=${join(t.dir, 'missing')},target=/m`], cmd: ['true'] }, { runtime: t.rt })).rejects.toMatchObject({
+    await expect(Container.create({ rootfs: t.rootfs, volumes: ['/a:/x', '/b:/x'], cmd: ['true'] }, { runtime: t.rt })).rejects.toMatchObject({ code: 'DUPLICATE_MOUNT_POINT' });
+    await expect(Container.create({ rootfs: t.rootfs, mounts: [`type=bind,source=${join(t.dir, 'missing')},target=/m`], cmd: ['true'] }, { runtime: t.rt })).rejects.toMatchObject({
       code: 'BIND_SOURCE_NOT_FOUND',
     });
     expect(await Container.list({ runtime: t.rt, all: true })).toEqual([]);
