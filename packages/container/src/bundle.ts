@@ -71,7 +71,7 @@ export function runtimeSpec(rec: ContainerRecord, paths: ContainerPaths, rootfs:
 }
 
 /**
- * exportBundle writes the bundle into `dir` (which must be empty or missing). The container's
+ * writeBundle writes a container's bundle into `dir` (which must be empty or missing). The container's
  * filesystem is mounted for the copy when it is not running. Not atomic: on failure the caller
  * removes `dir`.
  */

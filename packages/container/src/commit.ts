@@ -76,7 +76,7 @@ async function putLayer(store: Store, change: Parameters<typeof createLayer>[0],
 }
 
 /**
- * commitLayers turns the container's changes into the new image (not yet written): the base
+ * commitImage turns the container's changes into the new image (not yet written): the base
  * image (its own, or for a container made from a directory that directory as a first layer on
  * scratch) with the upper dir appended as a layer, the container's config and `changes`.
  */

@@ -31,7 +31,7 @@ import { attachVolumes, detachVolumes, needsCopyUp, volumeSpecs } from './volume
 /** ImageResolver: how an image reference becomes a config and the layer dirs (installed by the image support). @internal */
 export type ImageResolver = (rt: Runtime, ref: string) => Promise<{ config: ContainerConfig; record: ImageRecord; lowers: string[] }>;
 let imageResolver: ImageResolver | undefined;
-/** @internal */
+/** setImageResolver installs how image references are resolved. @internal */
 export function setImageResolver(r: ImageResolver): void {
   imageResolver = r;
 }

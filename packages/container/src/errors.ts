@@ -106,7 +106,7 @@ export class FeatureUnavailableError extends ContainerError {
   }
 }
 
-/** TimeoutError: waiting for a log line, a port or a state ran out of time. */
+/** WaitTimeoutError: waiting for a log line, a port or a state ran out of time. */
 export class WaitTimeoutError extends ContainerError {
   readonly id: string;
   /** What was waited for. */

@@ -102,7 +102,7 @@ export interface MountRecord {
 /** ContainerStatus: Docker's State.Status values. */
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
-/** NetworkRecord: the endpoint a running container has on a bridge network. */
+/** EndpointRecord: the endpoint a running container has on a bridge network. */
 export interface EndpointRecord {
   network: string;
   attachmentId: string;

@@ -33,7 +33,7 @@ export function defaultRoot(): string {
 const runtimes = new Map<string, Runtime>();
 
 let gcImpl: ((rt: Runtime) => Promise<GcReport>) | undefined;
-/** @internal */
+/** setGcImpl installs gc's implementation (from container.ts, avoiding an import cycle). @internal */
 export function setGcImpl(fn: (rt: Runtime) => Promise<GcReport>): void {
   gcImpl = fn;
 }

@@ -6,7 +6,7 @@ import type { EnvInput } from './env.js';
 import { validateContainerName } from './ids.js';
 import type { ResourcesSpec } from './resources.js';
 
-/** A container (or anything with an id) to share a network namespace or volumes with. */
+/** ContainerLike: a container (or anything with an id) to share a network namespace or volumes with. */
 export interface ContainerLike {
   readonly id: string;
 }

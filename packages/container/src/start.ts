@@ -24,7 +24,7 @@ import type { Runtime } from './runtime.js';
 import type { StartIO } from './spec.js';
 import { resolveUserInRoot } from './user.js';
 
-/** lowerDirsOf: the provider of a container's lower dirs (image layers, top first); set by the image support. */
+/** LowerDirsProvider: the provider of a container's lower dirs (image layers, top first); set by the image support. */
 export type LowerDirsProvider = (rt: Runtime, rec: ContainerRecord) => Promise<string[]>;
 
 let lowerProvider: LowerDirsProvider | undefined;
@@ -176,7 +176,7 @@ function startErrorCode(e: unknown): number {
 /** RemoveHook: how a finished autoRemove container is removed (set by container.ts). @internal */
 export type RemoveHook = (rt: Runtime, id: string) => Promise<void>;
 let removeHook: RemoveHook | undefined;
-/** @internal */
+/** setRemoveHook installs how a finished autoRemove container is removed. @internal */
 export function setRemoveHook(h: RemoveHook): void {
   removeHook = h;
 }
