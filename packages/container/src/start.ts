@@ -5,8 +5,8 @@
  * endpoint), records them in state.json before and after, starts the process, appends its output
  * to the json-file log, and when it exits records the exit status and removes everything again.
  */
-import { fchownSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { fchownSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { Cgroup } from '@stratum/cgroup';
 import { ErrnoError, O, mkdirat, resolveInRoot } from '@stratum/native';
@@ -98,6 +98,25 @@ function makeMountTarget(root: string, m: { destination: string; type?: string; 
  */
 export function cgroupControllers(rec: ContainerRecord): Array<'memory' | 'pids' | 'cpu' | 'cpuset'> {
   return ['memory', 'pids', 'cpu', ...(rec.HostConfig.CpusetCpus ? (['cpuset'] as const) : [])];
+}
+
+/**
+ * oomKilled reads whether the OOM killer killed a process of the cgroup: `oom_kill` of v1
+ * memory.oom_control or v2 memory.events (the one counter, not every stat file). False when
+ * unreadable.
+ */
+export function oomKilled(cg: Cgroup): boolean {
+  const dir = cg.dir('memory');
+  if (!dir) return false;
+  for (const f of ['memory.events', 'memory.oom_control']) {
+    try {
+      const m = /^oom_kill (\d+)$/m.exec(readFileSync(join(dir, f), 'utf8'));
+      if (m) return Number(m[1]) > 0;
+    } catch {
+      // not this version's file
+    }
+  }
+  return false;
 }
 
 /** Held: the kernel objects one run of a container holds, released in reverse order. */
@@ -379,13 +398,7 @@ async function finish(rt: Runtime, rec: ContainerRecord, p: Process, held: Held,
   // The pipes end when the last holder exits: in a pid namespace that is the init.
   await Promise.race([pumps, new Promise((r) => setTimeout(r, 2000).unref())]);
   await log.close();
-  let oom = false;
-  try {
-    const s = await held.cgroup?.stats();
-    oom = (s?.memory?.oomKills ?? 0) > 0;
-  } catch {
-    // stats are best effort
-  }
+  const oom = held.cgroup ? oomKilled(held.cgroup) : false;
   let releaseError = '';
   try {
     await held.release();
@@ -394,6 +407,8 @@ async function finish(rt: Runtime, rec: ContainerRecord, p: Process, held: Held,
   }
   let final: StateRecord;
   try {
+    // An autoRemove container's exit record lives only until the removal right after (which
+    // leaves the exit in .exits/): no fsync for it.
     final = await rt.state.update(id, (s) => {
       s.Status = 'exited';
       s.Running = false;
@@ -402,13 +417,14 @@ async function finish(rt: Runtime, rec: ContainerRecord, p: Process, held: Held,
       s.ExitCode = exitCodeOf(st);
       s.OOMKilled = oom;
       s.FinishedAt = new Date().toISOString();
+      // What could not be released stays recorded: the next reconcile or gc() tries again.
       if (releaseError) s.Error = releaseError;
-      delete s.held;
+      else delete s.held;
       delete s.process;
       // An autoRemove container keeps naming its monitor until removed, so that waiters in other
       // processes wait for the removal (`docker run --rm`) unless the monitor dies first.
       if (!rec.HostConfig.AutoRemove) delete s.monitor;
-    });
+    }, { durable: !rec.HostConfig.AutoRemove });
   } catch (e) {
     if (!isErrno(e, 'ENOENT') && !(e instanceof Error && (e as { code?: string }).code === 'CONTAINER_NOT_FOUND')) throw e;
     // removed meanwhile (remove --force from another process)
