@@ -12,7 +12,7 @@ export { features, type Features } from './features.js';
 export { initHelperPath } from './init-helper.js';
 export { lgetxattr, lsetxattr, llistxattr, lremovexattr, fgetxattr, fsetxattr, flistxattr, fremovexattr } from './xattr.js';
 export {
-  mount, umount2, pivotRoot, fsopen, fsconfig, fsmount, moveMount, openTree, mountSetattr, mountFs,
+  mount, mountAt, umount2, pivotRoot, fsopen, fsconfig, fsmount, moveMount, openTree, mountSetattr, mountFs,
   type MountOptions, type FsconfigCmd, type MountAttr, type MountFsOptions,
 } from './mount.js';
 export { unshare, setns, sethostname, pidfdOpen, pidfdSendSignal } from './ns.js';

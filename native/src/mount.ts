@@ -31,6 +31,24 @@ export function mount(opts: MountOptions): void {
 }
 
 /**
+ * mountAt is {@link mount} with relative paths — `target`, `source` and the paths inside `data`
+ * (overlay's `lowerdir=l/A:l/B`) — resolved against the directory `dirfd` instead of the
+ * process's working directory, which never changes: the call runs on a short-lived thread that
+ * unshare(CLONE_FS)s and fchdir()s first. This is how Docker's overlay2 keeps the one-page
+ * mount(2) data string short with `l/` symlinks, without its re-exec. An ErrnoError's `syscall`
+ * is 'mount' (or 'fchdir' when `dirfd` is not a directory). Not idempotent, like mount.
+ */
+export function mountAt(dirfd: FdLike, opts: MountOptions): void {
+  const fd = fdNumber(dirfd, 'mountAt', 'dirfd');
+  const o = obj<MountOptions>(opts, 'mountAt');
+  const target = str(o.target, 'mountAt', 'options.target');
+  const source = o.source === undefined ? null : str(o.source, 'mountAt', 'options.source', { empty: true });
+  const fstype = o.fstype === undefined ? null : str(o.fstype, 'mountAt', 'options.fstype');
+  const data = o.data === undefined ? null : str(o.data, 'mountAt', 'options.data', { empty: true });
+  native.mountAt(fd, source, target, fstype, flagsArg(o.flags, 'mountAt', 'options.flags'), data);
+}
+
+/**
  * umount2 detaches the mount at `target`; `MNT.DETACH` is `umount -l` (lazy: gone from the tree
  * now, freed when unused), `MNT.FORCE` is `umount -f`. EINVAL when target is not a mount point.
  */

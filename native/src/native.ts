@@ -70,6 +70,7 @@ export interface NativeBinding {
   fremovexattr(fd: number, name: string): void;
   flock(fd: number, op: number): Promise<void>;
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  mountAt(dirfd: number, source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount2(target: string, flags: number): void;
   pivotRoot(newRoot: string, putOld: string): void;
   fsopen(fsname: string, flags: number): number;
