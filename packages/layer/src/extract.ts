@@ -1,4 +1,4 @@
-import { ftruncateSync } from 'node:fs';
+import { ftruncateSync, readFileSync } from 'node:fs';
 import {
   AT,
   ErrnoError,
@@ -9,6 +9,7 @@ import {
   fchown,
   fchownat,
   fsetxattr,
+  lgetxattr,
   fstat,
   fstatat,
   linkat,
@@ -76,6 +77,26 @@ interface OpenFile {
   fd: Fd;
   entry: TarEntry;
   mode: number;
+  /** The file was created with its final owner / mode already (no fchown / fchmod needed). */
+  ownerOk: boolean;
+  modeOk: boolean;
+}
+
+/** What decides the owner and mode of a file created in a directory. */
+interface DirInfo {
+  gid: number;
+  /** The directory has a default ACL (it, not the umask, masks the creation mode). */
+  acl: boolean;
+}
+
+/** This process's umask (from /proc/self/status), or undefined when unknown. */
+function readUmask(): number | undefined {
+  try {
+    const m = /^Umask:\s+([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? parseInt(m[1]!, 8) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 interface DeferredDir {
@@ -110,6 +131,11 @@ export class Extractor implements TarHandler {
   readonly #restore = new Map<string, bigint>();
   #file: OpenFile | undefined;
   readonly #nofollow = AT.SYMLINK_NOFOLLOW;
+  /** Owner and default-ACL facts of cached directories (reset whenever a directory's owner or xattrs change). */
+  #dirInfo = new WeakMap<Fd, DirInfo>();
+  readonly #umask = readUmask();
+  readonly #euid = process.geteuid?.() ?? -1;
+  readonly #egid = process.getegid?.() ?? -1;
   /** The last directory looked up (consecutive entries mostly share their parent). */
   #lastPath: string | undefined;
   #lastFd: Fd | undefined;
@@ -148,9 +174,9 @@ export class Extractor implements TarHandler {
     try {
       const e = f.entry;
       if (e.sparse) ftruncateSync(f.fd.fd, e.size);
-      if (!this.#o.rootless) fchown(f.fd, e.uid, e.gid);
+      if (!f.ownerOk) fchown(f.fd, e.uid, e.gid);
       // After chown: chown clears setuid/setgid bits and file capabilities.
-      fchmod(f.fd, f.mode);
+      if (!f.modeOk) fchmod(f.fd, f.mode);
       this.#xattrs(e, (name, value) => fsetxattr(f.fd, name, value));
       utimensat(f.fd, '', e.mtime, e.mtime);
     } catch (err) {
@@ -372,6 +398,7 @@ export class Extractor implements TarHandler {
         return;
       }
       if (!this.#o.rootless) fchownat(this.#root, '', e.uid, e.gid, AT.EMPTY_PATH);
+      this.#dirInfo = new WeakMap();
       if (e.xattrs) {
         using fd = openat(this.#root, '.', O.RDONLY | O.DIRECTORY);
         this.#xattrs(e, (name, value) => fsetxattr(fd, name, value));
@@ -447,21 +474,46 @@ export class Extractor implements TarHandler {
     this.#markUnpacked(path);
     if (!this.#o.rootless) fchownat(parent, base, e.uid, e.gid, this.#nofollow);
     if (e.xattrs) this.#xattrs(e, (name, value) => lsetxattr(procPath(parent, base), name, value));
+    this.#dirInfo = new WeakMap();
     this.#dirs.set(path, { mode: this.#mode(e), mtime: e.mtime });
   }
 
   #regular(e: TarEntry, parent: Fd, base: string, path: string): void {
     const flags = O.WRONLY | O.CREAT | O.EXCL | O.NOFOLLOW;
+    const mode = this.#mode(e);
+    // Most files can be created with their final owner and mode, saving tar's fchown and
+    // fchmod: the owner is ours and the directory's group is ours too (so neither a setgid
+    // directory nor the grpid mount option gives the file another group), and the mode has no
+    // special bits and nothing the umask or a default ACL would take away.
+    const info = this.#info(parent);
+    const ownerOk = this.#o.rootless || (e.uid === this.#euid && e.gid === this.#egid && info.gid === this.#egid);
+    const modeOk = (mode & 0o7000) === 0 && this.#umask !== undefined && (mode & this.#umask) === 0 && !info.acl;
+    const create = modeOk ? mode : 0o600;
     let fd: Fd;
     try {
-      fd = openat(parent, base, flags, 0o600);
+      fd = openat(parent, base, flags, create);
     } catch (err) {
       if (!isErrno(err, 'EEXIST')) throw err;
       this.#clear(parent, base, path, false);
-      fd = openat(parent, base, flags, 0o600);
+      fd = openat(parent, base, flags, create);
     }
     this.#markUnpacked(path);
-    this.#file = { fd, entry: e, mode: this.#mode(e) };
+    this.#file = { fd, entry: e, mode, ownerOk, modeOk };
+  }
+
+  #info(dir: Fd): DirInfo {
+    let info = this.#dirInfo.get(dir);
+    if (info === undefined) {
+      let acl = false;
+      try {
+        acl = lgetxattr(`${procPath(dir)}/.`, 'system.posix_acl_default').length > 0;
+      } catch (err) {
+        if (!isErrno(err, 'ENODATA', 'ENOTSUP', 'EOPNOTSUPP')) throw err;
+      }
+      info = { gid: fstat(dir).gid, acl };
+      this.#dirInfo.set(dir, info);
+    }
+    return info;
   }
 
   #symlink(e: TarEntry, parent: Fd, base: string, path: string, dirPath: string): void {

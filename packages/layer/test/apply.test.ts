@@ -5,12 +5,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync, linkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync, linkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { lgetxattr } from '@stratum/native';
+import { lgetxattr, lsetxattr } from '@stratum/native';
 import { guard } from '@stratum/testing';
 import {
   CorruptLayerError,
@@ -143,6 +143,36 @@ describe('entry types and metadata', () => {
     const b = snapshot(join(t.dir, 'b'));
     expect(b['dev/null']).toMatchObject({ type: 'char', what: '1:3', mode: 0o666 });
     expect(b['dev/loop9']).toMatchObject({ type: 'block', what: '7:9', mode: 0o660, gid: 6 });
+  });
+
+  it('owner and mode are right whatever the directory imposes (setgid group, default ACL, umask)', async (ctx) => {
+    guard(ctx, 'root');
+    using t = tempDir('inherit');
+    mkdirSync(join(t.dir, 'sgid'));
+    chownSync(join(t.dir, 'sgid'), 0, 1234);
+    chmodSync(join(t.dir, 'sgid'), 0o2775);
+    mkdirSync(join(t.dir, 'acl'));
+    // system.posix_acl_default "u::rw-,g::---,o::---" (version 2; tag, perm, id per entry).
+    const acl = Buffer.alloc(4 + 3 * 8);
+    acl.writeUInt32LE(2, 0);
+    [[0x01, 6], [0x04, 0], [0x20, 0]].forEach(([tag, perm], i) => {
+      acl.writeUInt16LE(tag!, 4 + i * 8);
+      acl.writeUInt16LE(perm!, 6 + i * 8);
+      acl.writeUInt32LE(0xffffffff, 8 + i * 8);
+    });
+    lsetxattr(join(t.dir, 'acl'), 'system.posix_acl_default', acl);
+    await apply(
+      [
+        { name: 'sgid/f', type: 'file', data: 'x', mode: 0o644, uid: 0, gid: 0 },
+        { name: 'acl/f', type: 'file', data: 'x', mode: 0o644 },
+        { name: 'wide', type: 'file', data: 'x', mode: 0o666 },
+      ],
+      t.dir,
+    );
+    const s = snapshot(t.dir);
+    expect(s['sgid/f']).toMatchObject({ gid: 0, mode: 0o644 });
+    expect(s['acl/f']).toMatchObject({ mode: 0o644 });
+    expect(s['wide']).toMatchObject({ mode: 0o666 });
   });
 
   it('the root entry (./) sets the root directory; a non-directory naming the root is skipped', async (ctx) => {
