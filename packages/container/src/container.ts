@@ -176,7 +176,7 @@ async function removeContainer(rt: Runtime, id: string, removeAnonymous: boolean
 setRemoveHook((rt, id) => removeContainer(rt, id, true));
 setImageResolver(resolveImage);
 setLowerDirsProvider((rt, rec) => lowersOf(rt, rec));
-setGcImpl((rt) => runGc(rt, { reconcile, remove: (r, id) => removeContainer(r, id, true) }));
+setGcImpl((rt, opts) => runGc(rt, { reconcile, remove: (r, id) => removeContainer(r, id, true) }, opts));
 
 /**
  * Container is one container of a {@link Runtime}: its record under the state dir and, when this

@@ -11,7 +11,7 @@ import { Cgroup, CgroupNotFoundError } from '@stratum/cgroup';
 import { ContainerNotFoundError } from './errors.js';
 import { processAlive } from './fsutil.js';
 import { isContainerId } from './ids.js';
-import { pruneLayerLeftovers } from './images.js';
+import { pruneLayerLeftovers, pruneUnusedLayers } from './images.js';
 import { unmountRoot } from './rootfs.js';
 import type { Runtime } from './runtime.js';
 import { monitored } from './start.js';
@@ -35,6 +35,14 @@ export interface GcReport {
   names: string[];
   /** Volume users that no longer exist, released (`volume:container`). */
   volumeUsers: string[];
+  /** Layer cache dirs no container uses, removed (with `layers: true`). */
+  layers: string[];
+}
+
+/** GcOptions: what {@link Runtime.gc} also removes. */
+export interface GcOptions {
+  /** Also remove unpacked layers no container uses (they are unpacked again on demand). Default false. */
+  layers?: boolean;
 }
 
 function mountPointsUnder(dir: string): string[] {
@@ -55,8 +63,12 @@ function linkExists(name: string): boolean {
 }
 
 /** runGc is {@link Runtime.gc}'s implementation. @internal */
-export async function runGc(rt: Runtime, hooks: { reconcile: (rt: Runtime, id: string) => Promise<unknown>; remove: (rt: Runtime, id: string) => Promise<void> }): Promise<GcReport> {
-  const report: GcReport = { killed: [], reconciled: [], removed: [], mounts: [], endpoints: [], leftovers: [], names: [], volumeUsers: [] };
+export async function runGc(
+  rt: Runtime,
+  hooks: { reconcile: (rt: Runtime, id: string) => Promise<unknown>; remove: (rt: Runtime, id: string) => Promise<void> },
+  opts: GcOptions = {},
+): Promise<GcReport> {
+  const report: GcReport = { killed: [], reconciled: [], removed: [], mounts: [], endpoints: [], leftovers: [], names: [], volumeUsers: [], layers: [] };
   const sd = rt.state;
   const live = new Set<string>();
   for (const id of sd.ids()) {
@@ -136,6 +148,7 @@ export async function runGc(rt: Runtime, hooks: { reconcile: (rt: Runtime, id: s
       }
     }
   }
+  if (opts.layers) report.layers = await pruneUnusedLayers(rt);
   // Exit records of removed --rm containers, kept an hour for late `wait()`ers.
   const exits = join(sd.containers, '.exits');
   if (existsSync(exits)) {

@@ -128,3 +128,36 @@ export async function lowersOf(rt: Runtime, rec: { image?: ImageRecord }): Promi
   const store = await imageStore(rt);
   return ensureLayers(rt, await store.image(img.manifest));
 }
+
+/**
+ * pruneUnusedLayers removes cached layer dirs that no container of the runtime uses (each under
+ * its lock, so a concurrent unpack or create is not cut short). Returns the dirs removed.
+ */
+export async function pruneUnusedLayers(rt: Runtime): Promise<string[]> {
+  const used = new Set<string>();
+  for (const id of rt.state.ids()) {
+    try {
+      for (const d of rt.state.record(id).image?.diffIDs ?? []) used.add(layerDir(rt, d));
+    } catch {
+      // removed meanwhile
+    }
+  }
+  const out: string[] = [];
+  const base = join(rt.root, 'layers');
+  if (!existsSync(base)) return out;
+  for (const alg of readdirSync(base)) {
+    if (alg.startsWith('.')) continue;
+    for (const hex of readdirSync(join(base, alg))) {
+      const dir = join(base, alg, hex);
+      if (hex.startsWith('.') || used.has(dir)) continue;
+      await withLock(join(base, `.lock-${alg}-${hex}`), () => {
+        const tmp = join(base, alg, `.tmp-rm-${hex}`);
+        renameSync(dir, tmp);
+        rmSync(tmp, { recursive: true, force: true });
+      });
+      rmSync(join(base, `.lock-${alg}-${hex}`), { force: true });
+      out.push(dir);
+    }
+  }
+  return out;
+}

@@ -3,7 +3,7 @@ export { runtimeSpec, type ExportBundleOptions } from './bundle.js';
 export { commitConfig, scratchImage, type CommitOptions, type CommitResult } from './commit.js';
 export { DEFAULT_CAPABILITIES, capabilitySet } from './process-spec.js';
 export { Runtime, defaultRoot, type RuntimeOptions } from './runtime.js';
-export { type GcReport } from './gc.js';
+export { type GcReport, type GcOptions } from './gc.js';
 export { Networks, DEFAULT_NETWORK, NetworkNotFoundError, NetworkExistsError, NetworkInUseError, type NetworkConfig } from './networks.js';
 export { checkSpec, type ContainerSpec, type NetworkSpec, type StartIO, type ContainerLike } from './spec.js';
 export { composeCommand, toArgv, type CommandInput, type ComposedCommand } from './command.js';

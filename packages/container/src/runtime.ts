@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Store } from '@stratum/image';
 import { closeImageStore, imageStore } from './images.js';
 import type { RegistryClientOptions } from '@stratum/registry-client';
-import type { GcReport } from './gc.js';
+import type { GcOptions, GcReport } from './gc.js';
 import { Networks, type NetworkConfig } from './networks.js';
 import { StateDir } from './state-dir.js';
 
@@ -32,9 +32,9 @@ export function defaultRoot(): string {
 
 const runtimes = new Map<string, Runtime>();
 
-let gcImpl: ((rt: Runtime) => Promise<GcReport>) | undefined;
+let gcImpl: ((rt: Runtime, opts: GcOptions) => Promise<GcReport>) | undefined;
 /** setGcImpl installs gc's implementation (from container.ts, avoiding an import cycle). @internal */
-export function setGcImpl(fn: (rt: Runtime) => Promise<GcReport>): void {
+export function setGcImpl(fn: (rt: Runtime, opts: GcOptions) => Promise<GcReport>): void {
   gcImpl = fn;
 }
 
@@ -95,18 +95,19 @@ export class Runtime implements AsyncDisposable {
    * gc finds what killed processes left behind and removes it: processes of containers whose
    * monitor is gone (killed), their rootfs mounts, cgroups and bridge endpoints (veth, port
    * rules, IPAM lease), interrupted creates/removes, stale names and volume users, and `--rm`
-   * containers. Containers with a live monitor are not touched. Idempotent; safe while other
-   * processes use the same root.
+   * containers; with `layers: true` also the cached layers no container uses. Containers with
+   * a live monitor are not touched. Idempotent; safe while other processes use the same root.
    */
-  async gc(): Promise<GcReport> {
+  async gc(opts: GcOptions = {}): Promise<GcReport> {
     if (!gcImpl) throw new TypeError('gc: @stratum/container is not fully loaded');
-    return gcImpl(this);
+    return gcImpl(this, opts);
   }
 
   /** Runtime.gc runs {@link Runtime.gc} on the runtime of `opts` (default root when omitted). */
-  static async gc(opts: RuntimeOptions = {}): Promise<GcReport> {
-    const rt = opts.root === undefined && opts.defaultNetwork === undefined ? Runtime.default() : await Runtime.open(opts);
-    return rt.gc();
+  static async gc(opts: RuntimeOptions & GcOptions = {}): Promise<GcReport> {
+    const { layers, ...ro } = opts;
+    const rt = ro.root === undefined && ro.defaultNetwork === undefined ? Runtime.default() : await Runtime.open(ro);
+    return rt.gc(layers !== undefined ? { layers } : {});
   }
 
   /** close lets go of this process's network handles (stopping its port proxies) and closes the image store it opened. Idempotent. */

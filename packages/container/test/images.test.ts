@@ -44,6 +44,15 @@ describe('containers from images', () => {
     expect(i.GraphDriver.Data.LowerDir.split(':')[1]).toBe((await b.inspect()).GraphDriver.Data.LowerDir.split(':')[1]);
     await a.remove();
     await b.remove();
+    // gc({ layers: true }) drops cached layers no container uses; the next container unpacks again.
+    const report = await t.rt.gc({ layers: true });
+    expect(report.layers).toHaveLength(1);
+    expect(readdirSync(layers).filter((n) => !n.startsWith('.'))).toHaveLength(0);
+    const c = await Container.run({ image: 'stratum-test/busybox:1', network: 'none' }, { runtime: t.rt });
+    expect((await c.wait()).exitCode).toBe(0);
+    expect(readdirSync(layers).filter((n) => !n.startsWith('.'))).toHaveLength(1);
+    expect((await t.rt.gc({ layers: true })).layers).toEqual([]);
+    await c.remove();
   });
 
   it('the container layer holds only the container\'s changes; the shared layer stays untouched', async (ctx) => {
