@@ -12,19 +12,7 @@ export interface ContainerInspect {
   Created: string;
   Path: string;
   Args: string[];
-  State: {
-    Status: string;
-    Running: boolean;
-    Paused: boolean;
-    Restarting: boolean;
-    OOMKilled: boolean;
-    Dead: boolean;
-    Pid: number;
-    ExitCode: number;
-    Error: string;
-    StartedAt: string;
-    FinishedAt: string;
-  };
+  State: Omit<StateRecord, 'RestartCount' | 'monitor' | 'process' | 'held'>;
   /** The image id (config digest), '' for a rootfs directory. */
   Image: string;
   ResolvConfPath: string;
@@ -87,19 +75,7 @@ export function inspectOf(rec: ContainerRecord, st: StateRecord, paths: Containe
     Created: rec.Created,
     Path: rec.Path,
     Args: rec.Args,
-    State: {
-      Status: st.Status,
-      Running: st.Running,
-      Paused: st.Paused,
-      Restarting: st.Restarting,
-      OOMKilled: st.OOMKilled,
-      Dead: st.Dead,
-      Pid: st.Pid,
-      ExitCode: st.ExitCode,
-      Error: st.Error,
-      StartedAt: st.StartedAt,
-      FinishedAt: st.FinishedAt,
-    },
+    State: (({ RestartCount: _r, monitor: _m, process: _p, held: _h, ...docker }) => docker)(st),
     Image: rec.image?.id ?? '',
     ResolvConfPath: paths.resolvConf,
     HostnamePath: paths.hostname,

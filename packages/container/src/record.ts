@@ -7,7 +7,9 @@
  */
 import { join } from 'node:path';
 import type { ContainerConfig } from '@stratum/oci';
+import type { VolumeMount } from '@stratum/volume';
 import type { ProcessRef } from './fsutil.js';
+import type { NormalizedResources } from './resources.js';
 
 /** PortBinding: one published port as Docker's HostConfig.PortBindings / NetworkSettings.Ports show it. */
 export interface PortBinding {
@@ -15,8 +17,8 @@ export interface PortBinding {
   HostPort: string;
 }
 
-/** HostConfigRecord: the `docker inspect` HostConfig fields this runtime uses. */
-export interface HostConfigRecord {
+/** HostConfigRecord: the `docker inspect` HostConfig fields this runtime uses (the resource limits as {@link NormalizedResources}). */
+export interface HostConfigRecord extends NormalizedResources {
   Binds: string[] | null;
   NetworkMode: string;
   PortBindings: Record<string, PortBinding[]>;
@@ -32,16 +34,6 @@ export interface HostConfigRecord {
   ReadonlyRootfs: boolean;
   Tmpfs: Record<string, string> | null;
   Init: boolean;
-  /** Bytes; 0 = unlimited. */
-  Memory: number;
-  /** Memory + swap in bytes (Docker semantics); 0 = default (twice Memory), -1 = unlimited swap. */
-  MemorySwap: number;
-  /** CPUs × 1e9. */
-  NanoCpus: number;
-  CpuShares: number;
-  CpusetCpus: string;
-  /** 0 = unlimited. */
-  PidsLimit: number;
   Privileged: boolean;
   /** `--mount` entries as given (normalized). */
   Mounts?: unknown[];
@@ -83,16 +75,8 @@ export interface ContainerRecord {
   mounts: MountRecord[];
 }
 
-/** MountRecord: one mount of the container (Docker's `Mounts` entry) and the spawn mount made from it. */
-export interface MountRecord {
-  Type: 'bind' | 'volume' | 'tmpfs';
-  Name?: string;
-  Source: string;
-  Destination: string;
-  Driver?: string;
-  Mode: string;
-  RW: boolean;
-  Propagation: string;
+/** MountRecord: one mount of the container (Docker's `Mounts` entry, @stratum/volume's VolumeMount) and the spawn mount made from it. */
+export interface MountRecord extends Omit<VolumeMount, 'Spec'> {
   /** The OCI-style mount handed to spawn. */
   spawn: { destination: string; type?: string; source?: string; options?: string[] };
   /** The volume spec it was made from (for volumesFrom). */
