@@ -96,6 +96,13 @@ export function pruneLayerLeftovers(rt: Runtime): string[] {
  */
 export async function resolveImage(rt: Runtime, ref: string): Promise<{ config: ContainerConfig; record: ImageRecord; lowers: string[] }> {
   const store = await imageStore(rt);
+  // What a manifest (or index) resolves to never changes: the second container of an image
+  // only resolves the ref.
+  const memo = resolved.get(rt) ?? new Map<string, Resolved>();
+  resolved.set(rt, memo);
+  const desc = await store.resolve(ref).catch(() => undefined);
+  const hit = desc ? memo.get(desc.digest) : undefined;
+  if (hit && hit.lowers.every((d) => existsSync(d))) return { config: structuredClone(hit.config), record: { ...hit.record, ref }, lowers: [...hit.lowers] };
   let image: Image;
   try {
     image = await store.image(ref);
@@ -112,12 +119,23 @@ export async function resolveImage(rt: Runtime, ref: string): Promise<{ config: 
   }
   const cfg = await image.config();
   const lowers = await ensureLayers(rt, image);
-  return {
+  const out = {
     config: cfg.config ?? {},
     record: { ref, id: await image.configDigest(), manifest: await image.digest(), diffIDs: [...cfg.rootfs.diff_ids] },
     lowers,
   };
+  const key = desc?.digest ?? (await store.resolve(ref)).digest;
+  memo.set(key, { config: out.config, record: out.record, lowers: [...lowers] });
+  return out;
 }
+
+interface Resolved {
+  config: ContainerConfig;
+  record: ImageRecord;
+  lowers: string[];
+}
+
+const resolved = new WeakMap<Runtime, Map<string, Resolved>>();
 
 /** lowersOf returns the cached layer dirs of a container's image, unpacking any that went missing. */
 export async function lowersOf(rt: Runtime, rec: { image?: ImageRecord }): Promise<string[]> {

@@ -165,6 +165,53 @@ class Held {
   }
 }
 
+/** NetworkSetup: what the network mode gave a starting container. */
+interface NetworkSetup {
+  /** The namespace to join (undefined: the host's). */
+  net: NonNullable<SpawnSpec['namespaces']>['net'] | undefined;
+  ips: string[];
+  gateway: string | undefined;
+  endpoint: EndpointRecord | undefined;
+  /** Whose /etc files to bind (another container's with `container:`). */
+  etc: Pick<ContainerPaths, 'hosts' | 'hostname' | 'resolvConf'>;
+  hostname: string;
+}
+
+/**
+ * setupNetwork realizes the container's network mode: a new namespace attached to a bridge
+ * network (or with only `lo` for `none`), the host's, or another running container's. What it
+ * makes is put into `held` as soon as it exists, so a failure anywhere releases it.
+ */
+async function setupNetwork(rt: Runtime, rec: ContainerRecord, held: Held): Promise<NetworkSetup> {
+  const sd = rt.state;
+  const out: NetworkSetup = { net: undefined, ips: [], gateway: undefined, endpoint: undefined, etc: sd.paths(rec.Id), hostname: containerHostname(rec) };
+  const mode = rec.network.mode;
+  if (mode === 'bridge' || mode === 'none') {
+    held.netns = await Netns.create();
+    out.net = held.netns;
+    if (mode === 'bridge') {
+      const net = await rt.networks.get(rec.network.name);
+      held.network = net;
+      const a = await net.attach(held.netns, { ports: rec.network.ports, name: rec.Name });
+      held.attachment = a;
+      out.ips = [a.ip];
+      out.gateway = a.gateway;
+      out.endpoint = { network: net.name, attachmentId: a.id, ip: a.ip, prefixLen: Number(a.cidr.split('/')[1]), gateway: a.gateway, mac: a.mac, hostIfname: a.hostIfname, ports: a.ports };
+    } else {
+      using nl = await Netlink.open({ netns: held.netns });
+      await nl.links.setUp('lo');
+    }
+  } else if (mode === 'container') {
+    const other = rec.network.container!;
+    const os = sd.state(other);
+    if (!os.Running || !processAlive(os.process)) throw new ContainerStateError(other, 'join the network namespace of', os.Status, `needed by container ${rec.Id.slice(0, 12)}`);
+    out.net = `/proc/${os.Pid}/ns/net`;
+    out.etc = sd.paths(other);
+    out.hostname = containerHostname(sd.record(other));
+  }
+  return out;
+}
+
 /** Running: a container this process monitors. */
 export interface Running {
   readonly id: string;
@@ -220,6 +267,7 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
     if (before.Running && processAlive(before.process)) throw new ContainerStateError(id, 'start', before.Status, 'it is already running');
     const held = new Held();
     let p: Process | undefined;
+    let networkPending: Promise<NetworkSetup> | undefined;
     try {
       const lowers = await lowerDirs(rt, rec, paths);
       const cgroupPath = rt.cgroupPath(id);
@@ -234,40 +282,17 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
         },
         { durable: false },
       );
+      // The network (namespace, veth, address, routes: mostly waiting on the kernel and the thread
+      // pool) is set up while this thread mounts the root and makes the cgroup.
+      const setup = setupNetwork(rt, rec, held);
+      networkPending = setup;
       mountOverlayRoot({ lowers, upper: paths.upper, work: paths.work, target: paths.rootfs, source: `stratum-${id.slice(0, 12)}` });
       held.rootfs = paths.rootfs;
       held.cgroup = Cgroup.createSync(cgroupPath, cgroupLimits(rec.HostConfig), { controllers: cgroupControllers(rec) });
-
-      const namespaces: SpawnSpec['namespaces'] = { pid: true, mount: true, ipc: true };
-      let ips: string[] = [];
-      let gateway: string | undefined;
-      let endpoint: EndpointRecord | undefined;
+      const { net, ips, gateway, endpoint, etc, hostname } = await setup;
+      networkPending = undefined;
       const mode = rec.network.mode;
-      let etc: Pick<ContainerPaths, 'hosts' | 'hostname' | 'resolvConf'> = paths;
-      let hostname = containerHostname(rec);
-      if (mode === 'bridge' || mode === 'none') {
-        held.netns = await Netns.create();
-        namespaces.net = held.netns;
-        if (mode === 'bridge') {
-          const net = await rt.networks.get(rec.network.name);
-          held.network = net;
-          const a = await net.attach(held.netns, { ports: rec.network.ports, name: rec.Name });
-          held.attachment = a;
-          ips = [a.ip];
-          gateway = a.gateway;
-          endpoint = { network: net.name, attachmentId: a.id, ip: a.ip, prefixLen: Number(a.cidr.split('/')[1]), gateway: a.gateway, mac: a.mac, hostIfname: a.hostIfname, ports: a.ports };
-        } else {
-          using nl = await Netlink.open({ netns: held.netns });
-          await nl.links.setUp('lo');
-        }
-      } else if (mode === 'container') {
-        const other = rec.network.container!;
-        const os = sd.state(other);
-        if (!os.Running || !processAlive(os.process)) throw new ContainerStateError(other, 'join the network namespace of', os.Status, `needed by container ${id.slice(0, 12)}`);
-        namespaces.net = `/proc/${os.Pid}/ns/net`;
-        etc = sd.paths(other);
-        hostname = containerHostname(sd.record(other));
-      }
+      const namespaces: SpawnSpec['namespaces'] = { pid: true, mount: true, ipc: true, ...(net !== undefined ? { net } : {}) };
       if (mode !== 'host') namespaces.uts = true;
       if (mode !== 'container') {
         writeEtcFiles(paths, {
@@ -348,6 +373,7 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
       if (p) {
         await p[Symbol.asyncDispose]().catch(() => undefined);
       }
+      await networkPending?.catch(() => undefined);
       await held.release().catch(() => undefined);
       try {
         sd.updateLocked(id, (s) => {
