@@ -133,8 +133,13 @@ function scratch(name: string): { next(): string; cleanup(): void } {
   };
 }
 
-/** Flushes dirty pages after each run (not timed), so that no run pays for the previous one's writeback. */
-const flush = (): Promise<void> => runCommand(['sync']);
+/**
+ * Flushes dirty pages after each run (not timed), so that no run pays for the previous one's
+ * writeback. Not through runCommand: that would record sync's peak RSS as the contender's.
+ */
+const flush = (): void => {
+  execFileSync('sync');
+};
 
 function applyBench(label: string, get: () => Promise<Image>): Benchmark {
   let img: Image | undefined;

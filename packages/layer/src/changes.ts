@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { read } from 'node:fs';
 import { AT, O, S, fstatat, lgetxattr, llistxattr, openat, readlinkat, resolveInRoot, type Fd, type Stat } from '@stratum/native';
 import { UnsupportedLayerError } from './errors.js';
 import { isErrno, listDir, procPath } from './fsops.js';
@@ -18,12 +18,24 @@ export type Change =
       target?: string;
       /** Set for all but the first member of a hard link group: the path of the first. */
       linkTo?: string;
+      /** (walkTrees) Same metadata as before, mtime without nanoseconds: the content decides. */
+      maybe?: boolean;
+      /** (walkTrees) A directory written only because something below it changed. */
+      parentOnly?: boolean;
     }
   | { kind: 'whiteout'; path: string }
   | { kind: 'opaque'; path: string };
 
 /** PAUSE is yielded by the walk every so many entries, so that a driver can let the event loop run. */
 export const PAUSE: unique symbol = Symbol('pause');
+
+/** Wait is yielded when the walk needs asynchronous work done (content comparisons) before it goes on. */
+export interface Wait {
+  wait: Promise<void>;
+}
+
+/** What a walk yields to its driver. */
+export type Step = typeof PAUSE | Wait;
 const PAUSE_EVERY = 2000;
 
 /** tarName returns the name a change has in the tar (`dir/.wh.x` for a whiteout of dir/x). */
@@ -185,28 +197,41 @@ export function* walkUpper(root: Fd, prefix: OverlayXattrPrefix): Generator<type
   return finish(w, undefined);
 }
 
-/** How to compare two files whose metadata are equal. */
-function sameContent(a: Fd, b: Fd, name: string, size: number): boolean {
-  if (size === 0) return true;
-  const fa = openSync(procPath(a, name), O.RDONLY | O.NOFOLLOW);
-  try {
-    const fb = openSync(procPath(b, name), O.RDONLY | O.NOFOLLOW);
-    try {
-      const ba = Buffer.allocUnsafe(256 * 1024);
-      const bb = Buffer.allocUnsafe(256 * 1024);
-      for (;;) {
-        const na = readSync(fa, ba, 0, ba.length, null);
-        const nb = readSync(fb, bb, 0, bb.length, null);
-        if (na !== nb) return false;
-        if (na === 0) return true;
-        if (ba.compare(bb, 0, nb, 0, na) !== 0) return false;
-      }
-    } finally {
-      closeSync(fb);
-    }
-  } finally {
-    closeSync(fa);
+/** How many content comparisons run at once (reads on the libuv pool). */
+const COMPARE_AT_ONCE = 4;
+const COMPARE_BUF = 1024 * 1024;
+
+function readAt(fd: number, buf: Buffer, position: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buf, 0, buf.length, position, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
+/** differs tells whether file `path` has other content in the two trees (read in parallel on the libuv pool). */
+async function differs(from: Fd, to: Fd, path: string, bufs: [Buffer, Buffer]): Promise<boolean> {
+  using a = resolveInRoot(from, path, { flags: O.RDONLY | O.NOFOLLOW });
+  using b = resolveInRoot(to, path, { flags: O.RDONLY | O.NOFOLLOW });
+  const [ba, bb] = bufs;
+  for (let pos = 0; ; ) {
+    const [na, nb] = await Promise.all([readAt(a.fd, ba, pos), readAt(b.fd, bb, pos)]);
+    if (na !== nb) return true;
+    if (na === 0) return false;
+    if (ba.compare(bb, 0, nb, 0, na) !== 0) return true;
+    pos += na;
   }
+}
+
+/** Compares the contents of the `maybe` changes, COMPARE_AT_ONCE at a time; returns those that differ. */
+async function compareAll(from: Fd, to: Fd, maybes: Change[], signal: { failed?: unknown }): Promise<Set<Change>> {
+  const changed = new Set<Change>();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    const bufs: [Buffer, Buffer] = [Buffer.allocUnsafe(COMPARE_BUF), Buffer.allocUnsafe(COMPARE_BUF)];
+    while (next < maybes.length && signal.failed === undefined) {
+      const c = maybes[next++]!;
+      if (await differs(from, to, c.path, bufs)) changed.add(c);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(COMPARE_AT_ONCE, maybes.length) }, worker));
+  return changed;
 }
 
 function sameXattrs(a: Array<[string, Uint8Array]>, b: Array<[string, Uint8Array]>): boolean {
@@ -225,7 +250,7 @@ function sameXattrs(a: Array<[string, Uint8Array]>, b: Array<[string, Uint8Array
  * files whose content changed behind an mtime without nanoseconds), plus the parent directories
  * of all of these. A hard link group of `to` with any member changed is written whole.
  */
-export function* walkTrees(from: Fd | undefined, to: Fd): Generator<typeof PAUSE, Change[]> {
+export function* walkTrees(from: Fd | undefined, to: Fd): Generator<Step, Change[]> {
   const w = new Walk();
   // Every entry of the new tree below `fd` (a new or replaced directory's contents).
   function* all(fd: Fd, path: string): Generator<typeof PAUSE, Change[]> {
@@ -296,15 +321,23 @@ export function* walkTrees(from: Fd | undefined, to: Fd): Generator<typeof PAUSE
           suba.close();
         }
         changed ||= sa.mtimeNs !== sb.mtimeNs;
-        if (changed || below.length > 0) out.push(cb);
+        if (changed || below.length > 0) {
+          if (!changed && cb.kind === 'entry') cb.parentOnly = true;
+          out.push(cb);
+        }
         out.push(...below);
         continue;
       }
       changed ||= sa.mtimeNs !== sb.mtimeNs || sa.size !== sb.size;
       if (t === S.IFLNK) changed ||= readlinkat(a, na.name) !== (cb.kind === 'entry' ? cb.target : undefined);
       else if (t === S.IFCHR || t === S.IFBLK) changed ||= sa.rdev !== sb.rdev;
-      // containerd's rule: an mtime without nanoseconds may hide a same-second rewrite.
-      else if (t === S.IFREG && !changed && sb.mtimeNs % 1_000_000_000n === 0n) changed = !sameContent(a, b, na.name, sb.size);
+      // containerd's rule: an mtime without nanoseconds may hide a same-second rewrite. The
+      // contents are compared after the walk, several at once.
+      else if (t === S.IFREG && !changed && sb.size > 0 && sb.mtimeNs % 1_000_000_000n === 0n && cb.kind === 'entry') {
+        cb.maybe = true;
+        out.push(cb);
+        continue;
+      }
       if (changed) out.push(cb);
     }
     return out;
@@ -321,6 +354,30 @@ export function* walkTrees(from: Fd | undefined, to: Fd): Generator<typeof PAUSE
     }
   }
   w.out.push(...(from === undefined ? yield* all(to, '') : yield* both(from, to, '')));
+  const maybes = w.out.filter((c) => c.kind === 'entry' && c.maybe);
+  if (from !== undefined && maybes.length > 0) {
+    const state: { failed?: unknown; changed?: Set<Change> } = {};
+    const wait = compareAll(from, to, maybes, state).then(
+      (changed) => {
+        state.changed = changed;
+      },
+      (e: unknown) => {
+        state.failed = e;
+        throw e;
+      },
+    );
+    yield { wait };
+    const changed = state.changed!;
+    const kept = w.out.filter((c) => !(c.kind === 'entry' && c.maybe && !changed.has(c)));
+    // Directories that were only parents of what turned out unchanged go too.
+    const needed = new Set<string>();
+    for (const c of kept) {
+      if (c.kind === 'entry' && c.parentOnly) continue;
+      for (let p = parentOf(c.path); p !== '' && !needed.has(p); p = parentOf(p)) needed.add(p);
+    }
+    w.out.length = 0;
+    for (const c of kept) if (!(c.kind === 'entry' && c.parentOnly && !needed.has(c.path))) w.out.push(c);
+  }
   return finish(w, to);
 }
 

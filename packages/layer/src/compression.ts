@@ -4,6 +4,7 @@ import { delimiter, join } from 'node:path';
 import { Duplex, PassThrough, Writable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { UnsupportedLayerError } from './errors.js';
+import { ParallelGzip, parallelGzipAvailable } from './pgzip.js';
 
 /** Compression: how a layer blob is compressed. */
 export type Compression = 'none' | 'gzip' | 'zstd';
@@ -140,12 +141,13 @@ export function decompressor(kind: Exclude<Compression, 'none'>): Duplex {
 
 /**
  * compressor returns a duplex compressing to `kind` at `level` (gzip 0–9, default 6 as
- * Docker's `gzip.DefaultCompression`; zstd 1–19, default 3 as the zstd CLI). Output is
- * deterministic for the same input, level and library version (gzip header without a time or
- * name; zstd single-threaded).
+ * Docker's `gzip.DefaultCompression`; zstd 1–19, default 3 as the zstd CLI). gzip is compressed
+ * in parallel on the libuv pool, pigz-style ({@link ParallelGzip}), where node:zlib has crc32.
+ * Output is deterministic for the same input, level and library version (gzip header without a
+ * time or name; fixed block boundaries; zstd single-threaded).
  */
 export function compressor(kind: Exclude<Compression, 'none'>, level?: number): Duplex {
-  if (kind === 'gzip') return zlib.createGzip({ level: level ?? 6, chunkSize: CHUNK_SIZE });
+  if (kind === 'gzip') return parallelGzipAvailable() ? new ParallelGzip(level ?? 6) : zlib.createGzip({ level: level ?? 6, chunkSize: CHUNK_SIZE });
   const how = zstdSupport();
   const l = level ?? 3;
   if (how === 'zlib') {

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { Readable, pipeline } from 'node:stream';
 import { AT, O, S, fstat, openat, resolveInRoot, type Fd } from '@stratum/native';
 import { DigestingStream, MediaType, type Digest, type MediaTypeString } from '@stratum/oci';
-import { PAUSE, tarName, walkTrees, walkUpper, type Change } from './changes.js';
+import { PAUSE, tarName, walkTrees, walkUpper, type Change, type Step } from './changes.js';
 import { compressor, type Compression } from './compression.js';
 import { InvalidLayerEntryError } from './errors.js';
 import { END_OF_ARCHIVE, encodeHeader, padding, type TarHeaderInput } from './tar/writer.js';
@@ -119,7 +119,7 @@ function header(c: Change, clamp: number | undefined, offset: number): TarHeader
 }
 
 // The tar bytes of a change list, with PAUSEs from the walk passed through.
-function* tarBytes(change: LayerChange, clamp: number | undefined): Generator<Uint8Array | typeof PAUSE, void> {
+function* tarBytes(change: LayerChange, clamp: number | undefined): Generator<Uint8Array | Step, void> {
   const fds: Fd[] = [];
   const open = (p: string): Fd => {
     const fd = openat(AT.FDCWD, resolve(p), O.RDONLY | O.DIRECTORY);
@@ -281,6 +281,13 @@ export function createLayer(change: LayerChange, opts: CreateOptions = {}): Crea
         }
         if (r.value === PAUSE) {
           setImmediate(pump);
+          return;
+        }
+        if (!(r.value instanceof Uint8Array)) {
+          r.value.wait.then(pump, (e: unknown) => {
+            finished = true;
+            tar.destroy(e as Error);
+          });
           return;
         }
         diff.update(r.value);

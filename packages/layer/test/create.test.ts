@@ -357,3 +357,27 @@ describe('properties: create → apply round trips', () => {
     );
   });
 });
+
+describe('parallel gzip (pigz-style, one member)', () => {
+  it('any gzip reader reads it; block boundaries and input chunking do not change the bytes', async (ctx) => {
+    guard(ctx, 'tool:gzip');
+    const { ParallelGzip } = await import('../src/pgzip.js');
+    const gz = async (chunks: Buffer[], level?: number): Promise<Buffer> => drain(Readable.from(chunks).pipe(new ParallelGzip(level)));
+    const text = Buffer.from('stratum layers compress well, mostly. '.repeat(80_000));
+    const random = createHash('sha512').update('seed').digest();
+    const noise = Buffer.concat(Array.from({ length: 40_000 }, (_, i) => createHash('sha512').update(random).update(String(i)).digest()));
+    for (const size of [0, 1, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 777]) {
+      const data = Buffer.concat([text, noise]).subarray(0, size);
+      const one = await gz([data]);
+      const pieces: Buffer[] = [];
+      for (let i = 0; i < data.length; i += 99_991) pieces.push(data.subarray(i, i + 99_991));
+      expect((await gz(pieces)).equals(one)).toBe(true);
+      expect(gunzipSync(one).equals(data)).toBe(true);
+      expect(execFileSync('gzip', ['-dc'], { input: one, maxBuffer: 1 << 26 }).equals(data)).toBe(true);
+    }
+    // Random data is stored, not searched for matches: about the input's size.
+    const stored = await gz([noise]);
+    expect(stored.length).toBeLessThan(noise.length * 1.01);
+    expect((await gz([text], 9)).length).toBeLessThan(text.length / 50);
+  });
+});
