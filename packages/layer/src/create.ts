@@ -57,7 +57,7 @@ export interface CreatedLayer {
   compression: Compression;
 }
 
-/** Batches of small headers and files are handed on in chunks of this size; large files in reads of it. */
+/** The tar stream is handed on in chunks of this size (the parallel gzip's block size). */
 const BATCH = 1024 * 1024;
 
 const NS = 1_000_000_000n;
@@ -67,30 +67,50 @@ function seconds(ns: bigint): number {
   return Number(ns < 0n && s * NS !== ns ? s - 1n : s);
 }
 
-// Collects small pieces into BATCH-sized buffers.
-class Batcher {
-  buf = Buffer.allocUnsafe(BATCH);
-  len = 0;
-  readonly ready: Uint8Array[] = [];
+/**
+ * Slabs cuts the tar stream into chunks of exactly BATCH bytes (the last may be shorter): data
+ * is copied, or read from files, straight into the current slab, and a full slab is handed on.
+ * One allocation per MiB of tar, and the compressor gets block-aligned chunks it needs not copy.
+ */
+class Slabs {
+  slab = Buffer.allocUnsafe(BATCH);
+  pos = 0;
+  readonly full: Buffer[] = [];
 
-  /** Makes room for `n` contiguous bytes at `this.len`. */
-  room(n: number): void {
-    if (this.buf.length - this.len >= n) return;
-    this.flush();
-    if (this.buf.length < n) this.buf = Buffer.allocUnsafe(n);
+  #next(): void {
+    this.full.push(this.slab);
+    this.slab = Buffer.allocUnsafe(BATCH);
+    this.pos = 0;
   }
 
   put(bytes: Uint8Array): void {
-    this.room(bytes.length);
-    this.buf.set(bytes, this.len);
-    this.len += bytes.length;
+    let i = 0;
+    while (i < bytes.length) {
+      const n = Math.min(bytes.length - i, BATCH - this.pos);
+      this.slab.set(bytes.subarray(i, i + n), this.pos);
+      this.pos += n;
+      i += n;
+      if (this.pos === BATCH) this.#next();
+    }
   }
 
-  flush(): void {
-    if (this.len === 0) return;
-    this.ready.push(this.buf.subarray(0, this.len));
-    this.buf = Buffer.allocUnsafe(BATCH);
-    this.len = 0;
+  /** Reads `size` bytes of `fd` into the slabs; yields between slabs (a full one is in `full`). */
+  *read(fd: Fd, size: number, path: string, offset: number): Generator<void, void> {
+    let done = 0;
+    while (done < size) {
+      const n = Math.min(size - done, BATCH - this.pos);
+      readFull(fd, this.slab, this.pos, n, done, path, offset);
+      this.pos += n;
+      done += n;
+      if (this.pos === BATCH) {
+        this.#next();
+        yield;
+      }
+    }
+  }
+
+  end(): Buffer {
+    return this.slab.subarray(0, this.pos);
   }
 }
 
@@ -137,48 +157,32 @@ function* tarBytes(change: LayerChange, clamp: number | undefined): Generator<Ui
       root = open(change.to);
       changes = yield* walkTrees(from, root);
     }
-    const b = new Batcher();
+    const b = new Slabs();
     let offset = 0;
     for (const c of changes) {
       const h = header(c, clamp, offset);
       const hb = encodeHeader(h);
       b.put(hb);
       offset += hb.length;
-      if (h.type !== 'file' || h.size === 0) {
-        if (b.ready.length) yield* b.ready.splice(0);
-        continue;
-      }
-      const size = h.size;
-      using fd = resolveInRoot(root, c.path, { flags: O.RDONLY | O.NOFOLLOW });
-      const st = fstat(fd);
-      if (c.kind !== 'entry' || (st.mode & S.IFMT) !== S.IFREG || st.ino !== c.st.ino || st.size !== size) {
-        throw new InvalidLayerEntryError(c.path, offset - hb.length, 'the file changed while the layer was being created');
-      }
-      let done = 0;
-      if (size <= BATCH / 4) {
-        b.room(size);
-        readFull(fd, b.buf, b.len, size, 0, c.path, offset);
-        b.len += size;
-      } else {
-        b.flush();
-        yield* b.ready.splice(0);
-        while (done < size) {
-          const n = Math.min(BATCH, size - done);
-          const buf = Buffer.allocUnsafe(n);
-          readFull(fd, buf, 0, n, done, c.path, offset);
-          done += n;
-          yield buf;
+      if (h.type === 'file' && h.size > 0) {
+        const size = h.size;
+        using fd = resolveInRoot(root, c.path, { flags: O.RDONLY | O.NOFOLLOW });
+        const st = fstat(fd);
+        if (c.kind !== 'entry' || (st.mode & S.IFMT) !== S.IFREG || st.ino !== c.st.ino || st.size !== size) {
+          throw new InvalidLayerEntryError(c.path, offset - hb.length, 'the file changed while the layer was being created');
         }
+        for (const _ of b.read(fd, size, c.path, offset)) yield* b.full.splice(0);
+        offset += size;
+        const pad = padding(size);
+        b.put(pad);
+        offset += pad.length;
       }
-      offset += size;
-      const pad = padding(size);
-      b.put(pad);
-      offset += pad.length;
-      if (b.ready.length) yield* b.ready.splice(0);
+      if (b.full.length) yield* b.full.splice(0);
     }
     b.put(END_OF_ARCHIVE);
-    b.flush();
-    yield* b.ready.splice(0);
+    yield* b.full.splice(0);
+    const last = b.end();
+    if (last.length) yield last;
   } finally {
     for (const fd of fds) fd.close();
   }
@@ -256,11 +260,12 @@ export function createLayer(change: LayerChange, opts: CreateOptions = {}): Crea
   const gen = tarBytes(change, clamp);
   const diff = createHash('sha256');
   let tarSize = 0;
-  let running = false;
-  let finished = false;
+  let running = false; // inside pump
+  let inNext = false; // inside gen.next(): the generator is executing
+  let genDone = false; // the generator returned or threw (its finally blocks ran)
   const closeGen = (): void => {
-    if (finished) return;
-    finished = true;
+    if (genDone) return;
+    genDone = true;
     try {
       gen.return(undefined);
     } catch {
@@ -268,14 +273,27 @@ export function createLayer(change: LayerChange, opts: CreateOptions = {}): Crea
     }
   };
   const pump = (): void => {
-    if (running || finished) return;
+    if (running || genDone || tar.destroyed) return;
     running = true;
     try {
       for (;;) {
-        if (signal?.aborted) throw signal.reason;
-        const r = gen.next();
+        if (signal?.aborted) {
+          tar.destroy(signal.reason as Error);
+          return;
+        }
+        let r: IteratorResult<Uint8Array | Step, void>;
+        inNext = true;
+        try {
+          r = gen.next();
+        } catch (e) {
+          genDone = true;
+          tar.destroy(e as Error);
+          return;
+        } finally {
+          inNext = false;
+        }
         if (r.done) {
-          finished = true;
+          genDone = true;
           tar.push(null);
           return;
         }
@@ -284,19 +302,13 @@ export function createLayer(change: LayerChange, opts: CreateOptions = {}): Crea
           return;
         }
         if (!(r.value instanceof Uint8Array)) {
-          r.value.wait.then(pump, (e: unknown) => {
-            finished = true;
-            tar.destroy(e as Error);
-          });
+          r.value.wait.then(pump, (e: unknown) => tar.destroy(e as Error));
           return;
         }
         diff.update(r.value);
         tarSize += r.value.length;
         if (!tar.push(r.value)) return;
       }
-    } catch (e) {
-      finished = true;
-      tar.destroy(e as Error);
     } finally {
       running = false;
     }
@@ -305,8 +317,8 @@ export function createLayer(change: LayerChange, opts: CreateOptions = {}): Crea
     highWaterMark: BATCH,
     read: pump,
     destroy(err, cb) {
-      // The generator may be running (destroy from inside pump): let it unwind first.
-      if (running) setImmediate(closeGen);
+      // A generator cannot be returned while it executes (a destroy from inside it): after it yields.
+      if (inNext) setImmediate(closeGen);
       else closeGen();
       cb(err);
     },

@@ -78,11 +78,19 @@ export class ParallelGzip extends Transform {
 
   // Cuts `n` bytes off the pending input.
   #take(n: number): Buffer {
-    const all = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingLen);
+    // Block-aligned input (createLayer hands on 1 MiB chunks) needs no copy.
+    const first = this.#pending[0];
+    const all = first !== undefined && first.length >= n ? first : Buffer.concat(this.#pending, this.#pendingLen);
     const block = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.#pending = rest.length ? [rest] : [];
-    this.#pendingLen = rest.length;
+    if (all === first) {
+      const rest = first.subarray(n);
+      this.#pending.shift();
+      if (rest.length) this.#pending.unshift(rest);
+    } else {
+      const rest = all.subarray(n);
+      this.#pending = rest.length ? [rest] : [];
+    }
+    this.#pendingLen -= n;
     return block;
   }
 
