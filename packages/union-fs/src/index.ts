@@ -17,3 +17,6 @@ export {
   type OverlayMountErrorInit,
 } from './errors.js';
 export { inUserNamespace } from './userns.js';
+export { UnionView, type UnionLayerSource, type UnionViewOptions, type UnionDirent, type UnionWalkEntry } from './view/union-view.js';
+export { UnionStats, type UnionStatsInit } from './view/stats.js';
+export { type EntryType } from './view/layer.js';
