@@ -1,13 +1,13 @@
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 
 /**
- * kernelLogSince returns the kernel log lines starting with `prefix` (e.g. `overlayfs:`) logged
+ * kernelLogSince returns the kernel log lines starting with one of `prefixes` (`overlayfs:`) logged
  * at or after `sinceNs` (process.hrtime.bigint(), CLOCK_MONOTONIC, which /dev/kmsg's timestamps
  * follow), joined with "; ". Best effort: undefined when /dev/kmsg cannot be read (not root,
  * dmesg_restrict) or holds nothing matching. Another process's message of the same moment can
  * slip in; it is a diagnostic, never a decision.
  */
-export function kernelLogSince(prefix: string, sinceNs: bigint): string | undefined {
+export function kernelLogSince(prefixes: readonly string[], sinceNs: bigint): string | undefined {
   let fd: number;
   try {
     fd = openSync('/dev/kmsg', constants.O_RDONLY | constants.O_NONBLOCK);
@@ -32,7 +32,7 @@ export function kernelLogSince(prefix: string, sinceNs: bigint): string | undefi
       const semi = rec.indexOf(';');
       const head = rec.slice(0, semi).split(',');
       const msg = rec.slice(semi + 1).split('\n')[0]!;
-      if (head.length >= 3 && /^\d+$/.test(head[2]!) && BigInt(head[2]!) >= since && msg.startsWith(prefix)) out.push(msg);
+      if (head.length >= 3 && /^\d+$/.test(head[2]!) && BigInt(head[2]!) >= since && prefixes.some((p) => msg.startsWith(p))) out.push(msg);
     }
   } finally {
     closeSync(fd);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { AT, MNT, fstatat, umount2, type ErrnoError } from '@stratum/native';
 import { UnmountError, type MountMethod } from './errors.js';
 import { run } from './exec.js';
@@ -22,12 +23,19 @@ export function mountIdAt(path: string): number | undefined {
   }
 }
 
+function mountIdListed(id: number): boolean {
+  const prefix = `${id} `;
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.startsWith(prefix));
+}
+
 /**
  * Mount is a mounted union filesystem (kernel overlay or fuse-overlayfs) owned by this handle:
  * `await using m = await mountOverlay(...)` unmounts it at the end of the block. `unmount()` is
- * idempotent and only ever takes down this mount: when the mount at `target` is no longer the
- * one this handle made (already unmounted, or another mount stacked on top), it does nothing
- * there. Like `umount TARGET`; a busy mount is detached lazily (`umount -l`).
+ * idempotent and only ever takes down this mount: when it is already gone it does nothing, and
+ * when another mount is stacked on top of it at `target` it throws {@link UnmountError} rather
+ * than take that one down. Like `umount TARGET`; a busy mount is detached lazily (`umount -l`).
  */
 export class Mount implements AsyncDisposable {
   /** Where the union is mounted (absolute). */
@@ -72,9 +80,13 @@ export class Mount implements AsyncDisposable {
   async unmount(opts: { lazy?: boolean } = {}): Promise<void> {
     if (!this.#mounted) return;
     const now = mountIdAt(this.target);
-    if (now === undefined || (this.mountId !== undefined && now !== this.mountId)) {
-      this.#mounted = false;
-      return;
+    if (this.mountId !== undefined && now !== this.mountId) {
+      // Not ours on top: either ours is gone already, or another mount hides it.
+      if (!mountIdListed(this.mountId)) {
+        this.#mounted = false;
+        return;
+      }
+      throw new UnmountError(this.target, `another mount is stacked on top of this overlay at ${this.target}: unmount that one first`);
     }
     if (this.method === 'fuse-overlayfs' && process.getuid?.() !== 0) {
       await fusermount(this.target, opts.lazy === true);

@@ -65,6 +65,9 @@ export interface ResolvedOverlay {
   noexec: boolean;
 }
 
+/** overlayfs logs as `overlayfs:` and, for parameters, `overlay:`. */
+const KLOG = ['overlayfs:', 'overlay:'];
+
 const LAYER_KEYS = new Set(['lowerdir', 'lowerdir+', 'upperdir', 'workdir', 'datadir+', 'userxattr']);
 
 function path(v: unknown, what: string): string {
@@ -177,7 +180,7 @@ function mountNewApi(o: ResolvedOverlay): void {
       if (hit?.startsWith('lowerdir+=')) layer = o.lower.indexOf(hit.slice('lowerdir+='.length));
     } else if (detail.startsWith('create overlay: ')) {
       const rest = detail.slice('create overlay: '.length);
-      log = rest.startsWith('no fs-context log') ? kernelLogSince('overlayfs:', t0) : rest;
+      log = rest.startsWith('no fs-context log') ? kernelLogSince(KLOG, t0) : rest;
     } else if (detail) {
       log = detail;
     }
@@ -209,7 +212,7 @@ function mountClassic(o: ResolvedOverlay): void {
         break;
       }
     }
-    const log = kernelLogSince('overlayfs:', t0);
+    const log = kernelLogSince(KLOG, t0);
     throw new OverlayMountError({ target: o.target, method: 'classic', errno: e.code, syscall: e.syscall, option, layer, log, cause: e });
   }
 }

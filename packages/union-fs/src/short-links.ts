@@ -14,7 +14,7 @@ export interface ShortLinks extends Disposable {
 
 /**
  * makeShortLinks makes Docker overlay2's `l/` trick, throwaway: a fresh directory with a short
- * symlink per layer (`0`, `1` … in base 36) plus `u` and `w`, so that a mount(2) data string
+ * symlink per layer (`0`, `1` … in base 36) plus `U` and `W` (upper case: never a base-36 name), so that a mount(2) data string
  * relative to it stays far below the one-page limit (500 lowers, the kernel's maximum, take
  * about 2 KiB) and holds none of the characters overlay's option parser splits on (`,` `:` `\`).
  * overlayfs resolves the links when it mounts, so the directory is removed right after
@@ -28,13 +28,13 @@ export function makeShortLinks(paths: { lower: readonly string[]; upper?: string
       symlinkSync(p, join(dir, name));
       return name;
     });
-    if (paths.upper !== undefined) symlinkSync(paths.upper, join(dir, 'u'));
-    if (paths.work !== undefined) symlinkSync(paths.work, join(dir, 'w'));
+    if (paths.upper !== undefined) symlinkSync(paths.upper, join(dir, 'U'));
+    if (paths.work !== undefined) symlinkSync(paths.work, join(dir, 'W'));
     return {
       dir,
       lower,
-      upper: paths.upper === undefined ? undefined : 'u',
-      work: paths.work === undefined ? undefined : 'w',
+      upper: paths.upper === undefined ? undefined : 'U',
+      work: paths.work === undefined ? undefined : 'W',
       [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }),
     };
   } catch (e) {
