@@ -9,7 +9,7 @@ import {
   fchown,
   fchownat,
   fsetxattr,
-  lgetxattr,
+  llistxattr,
   fstat,
   fstatat,
   linkat,
@@ -506,9 +506,10 @@ export class Extractor implements TarHandler {
     if (info === undefined) {
       let acl = false;
       try {
-        acl = lgetxattr(`${procPath(dir)}/.`, 'system.posix_acl_default').length > 0;
+        // A listing, not a get: no error (and its stack trace) for the usual "absent".
+        acl = llistxattr(`${procPath(dir)}/.`).includes('system.posix_acl_default');
       } catch (err) {
-        if (!isErrno(err, 'ENODATA', 'ENOTSUP', 'EOPNOTSUPP')) throw err;
+        if (!isErrno(err, 'ENOTSUP', 'EOPNOTSUPP')) throw err;
       }
       info = { gid: fstat(dir).gid, acl };
       this.#dirInfo.set(dir, info);

@@ -129,6 +129,10 @@ export function parseNumeric(b: Uint8Array, off: number, len: number): number | 
 
 const decoder = new TextDecoder('utf-8');
 
+// Buffer's native latin1 slice (much faster than String.fromCharCode for header fields).
+type Latin1 = Uint8Array & { latin1Slice(start: number, end: number): string };
+const isBuffer = (b: Uint8Array): b is Latin1 => Buffer.isBuffer(b);
+
 /** parseString reads a NUL-terminated (or field-filling) string as UTF-8. */
 export function parseString(b: Uint8Array, off: number, len: number): string {
   let end = off;
@@ -143,7 +147,7 @@ export function parseString(b: Uint8Array, off: number, len: number): string {
       break;
     }
   }
-  if (ascii) return String.fromCharCode.apply(null, b.subarray(off, end) as unknown as number[]);
+  if (ascii) return isBuffer(b) ? b.latin1Slice(off, end) : String.fromCharCode.apply(null, b.subarray(off, end) as unknown as number[]);
   return decoder.decode(b.subarray(off, end));
 }
 
