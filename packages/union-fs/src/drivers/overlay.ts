@@ -32,7 +32,10 @@ export function overlayDriver(defaults: OverlayDriverOptions = {}): Driver {
     unavailable: (e) => (e instanceof OverlayMountError ? hint(e) : undefined),
     async check(scratch) {
       const r = await tryUnion(mount, scratch);
-      if (!r.ok) return { available: false, reason: `kernel overlayfs: ${r.reason}` };
+      if (!r.ok) {
+        const why = r.error instanceof OverlayMountError ? hint(r.error) : undefined;
+        return { available: false, reason: `kernel overlayfs: ${r.reason}${why ? `: ${why}` : ''}` };
+      }
       const how = r.mount.method === 'lowerdir+' ? 'new mount API, one lowerdir+ per layer' : 'classic mount(2) with short layer links';
       return { available: true, reason: `kernel overlayfs works for this process (${how}${r.mount.userxattr ? ', userxattr in a user namespace' : ''}; a test mount copied up and whited out)` };
     },

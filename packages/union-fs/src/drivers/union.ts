@@ -39,7 +39,7 @@ export function cachedCheck(name: DriverName, dir: string | undefined, fn: (scra
  * lower one through it, and checks the upper directory got the copy and a whiteout. The kernel
  * (or the FUSE daemon) is the only judge of whether a union works for this process.
  */
-export async function tryUnion(mount: UnionMountFn, scratch: string): Promise<{ ok: true; mount: Mount } | { ok: false; reason: string }> {
+export async function tryUnion(mount: UnionMountFn, scratch: string): Promise<{ ok: true; mount: Mount } | { ok: false; reason: string; error?: unknown }> {
   const d = mkdtempSync(join(scratch, 'stratum-driver-check-'));
   try {
     const [l0, l1, upper, work, merged] = ['l0', 'l1', 'upper', 'work', 'merged'].map((n) => join(d, n)) as [string, string, string, string, string];
@@ -50,7 +50,7 @@ export async function tryUnion(mount: UnionMountFn, scratch: string): Promise<{ 
     try {
       m = await mount({ lower: [l0, l1], upper, work, target: merged, source: 'stratum-driver-check' });
     } catch (e) {
-      return { ok: false, reason: e instanceof OverlayMountError ? `${e.syscall}: ${e.errno}${e.log ? ` (${e.log})` : ''}` : (e as Error).message };
+      return { ok: false, reason: e instanceof OverlayMountError ? `${e.syscall}: ${e.errno}${e.log ? ` (${e.log})` : ''}` : (e as Error).message, error: e };
     }
     try {
       writeFileSync(join(merged, 'a'), 'upper');
