@@ -19,7 +19,7 @@ export interface ApplyProgress {
   entries: number;
 }
 
-/** Options of {@link applyLayer}. */
+/** ApplyOptions: the options of {@link applyLayer}. */
 export interface ApplyOptions {
   /**
    * How whiteouts are applied. `'oci'` (default): `.wh.NAME` deletes NAME and `.wh..wh..opq`

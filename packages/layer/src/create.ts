@@ -25,7 +25,7 @@ export type LayerChange =
       to: string;
     };
 
-/** Options of {@link createLayer}. */
+/** CreateOptions: the options of {@link createLayer}. */
 export interface CreateOptions {
   /** Compression of the blob (default `'gzip'`). zstd uses node:zlib where it has zstd, else the `zstd` executable. */
   compression?: Compression;

@@ -1,6 +1,6 @@
 import { StratumError } from '@stratum/oci';
 
-/** Why {@link UnsafeLayerEntryError} refused an entry (stable, for programs). */
+/** UnsafeReason: why {@link UnsafeLayerEntryError} refused an entry (stable, for programs). */
 export type UnsafeReason =
   /** A name or link name holds a NUL byte (C would cut it short, naming something else). */
   | 'NUL_IN_NAME'
@@ -30,7 +30,7 @@ export class UnsafeLayerEntryError extends StratumError {
   }
 }
 
-/** Which stream a {@link CorruptLayerError} offset counts bytes of. */
+/** CorruptFormat: which stream a {@link CorruptLayerError} offset counts bytes of. */
 export type CorruptFormat = 'tar' | 'gzip' | 'zstd';
 
 /**

@@ -31,7 +31,7 @@ import { baseOf, cleanName, joinPath, parentOf } from './path.js';
 import type { TarEntry, TarHandler, TarTime } from './tar/reader.js';
 import { OPAQUE_WHITEOUT, WHITEOUT_META_PREFIX, WHITEOUT_PREFIX, isOverlayXattr, overlayOpaqueXattr, type OverlayXattrPrefix } from './whiteout.js';
 
-/** Why {@link applyLayer} skipped (part of) an entry instead of failing; see {@link ApplyWarning}. */
+/** ApplyWarningCode: why {@link applyLayer} skipped (part of) an entry instead of failing; see {@link ApplyWarning}. */
 export type ApplyWarningCode =
   /** A char/block device: not asked for (`keepDevices`), or rootless, or mknod refused (EPERM). */
   | 'DEVICE_SKIPPED'

@@ -1,4 +1,4 @@
-/** A tar member name made relative to the root. */
+/** CleanName: a tar member name made relative to the root, as {@link cleanName} returns it. */
 export interface CleanName {
   /** Components joined with `/`; `''` is the root itself. */
   path: string;

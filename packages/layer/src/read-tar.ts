@@ -14,7 +14,7 @@ export interface TarReadEntry extends TarEntry {
 
 type Event = { t: 'entry'; e: TarEntry } | { t: 'data'; c: Uint8Array } | { t: 'end' };
 
-/** Options of {@link readTar}. */
+/** ReadTarOptions: the options of {@link readTar}. */
 export interface ReadTarOptions {
   /** Aborts reading: the iteration rejects with the signal's reason and the source is released. */
   signal?: AbortSignal;

@@ -1,16 +1,16 @@
 import { CorruptLayerError } from '../errors.js';
 import { BLOCK, F, T, checksumOk, formatOf, isZeroBlock, parseNumeric, parseOctal, parseString } from './format.js';
 
-/** The kinds of entry the reader reports (meta headers — PAX, GNU long names — are folded in). */
+/** TarEntryType: the kinds of entry the reader reports (meta headers — PAX, GNU long names — are folded in). */
 export type TarEntryType = 'file' | 'directory' | 'symlink' | 'link' | 'char' | 'block' | 'fifo' | 'unsupported';
 
-/** A timestamp from a tar header: seconds (may be negative) and nanoseconds in [0, 1e9). */
+/** TarTime: a timestamp from a tar header: seconds (may be negative) and nanoseconds in [0, 1e9). */
 export interface TarTime {
   sec: number;
   nsec: number;
 }
 
-/** One sparse data segment: `length` bytes of the file at `offset`; the rest is a hole. */
+/** SparseSegment: one sparse data segment: `length` bytes of the file at `offset`; the rest is a hole. */
 export interface SparseSegment {
   offset: number;
   length: number;
@@ -54,7 +54,7 @@ export interface TarHandler {
   endEntry(): void;
 }
 
-/** The largest PAX / GNU long-name / sparse-map body accepted (as Go's archive/tar). */
+/** MAX_META_SIZE: the largest PAX / GNU long-name / sparse-map body accepted (as Go's archive/tar). */
 export const MAX_META_SIZE = 1 << 20;
 
 type State = 'header' | 'meta' | 'data' | 'skip' | 'gnuext' | 'sparsemap' | 'zero' | 'done';

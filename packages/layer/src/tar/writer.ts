@@ -1,6 +1,6 @@
 import { BLOCK, F, computeChecksum, writeBase256, writeOctal } from './format.js';
 
-/** What {@link encodeHeader} writes for one member. */
+/** TarHeaderInput: what {@link encodeHeader} writes for one member. */
 export interface TarHeaderInput {
   /** Member name without a leading `/` or `./`; directories get their trailing `/` added here. */
   name: string;
