@@ -29,9 +29,9 @@ export function rawTar(members: readonly Member[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** layerDir applies a tar into `dir` in overlay form (what the overlay driver mounts). */
+/** layerDir applies a tar into `dir` in overlay form (what the overlay driver mounts), faithfully (devices and setuid bits kept). */
 export async function layerDir(tar: Buffer, dir: string, opts: { xattrPrefix?: 'trusted' | 'user' } = {}): Promise<string> {
-  await applyLayer(Readable.from([tar]), dir, { whiteouts: 'overlay', keepDevices: true, ...opts });
+  await applyLayer(Readable.from([tar]), dir, { whiteouts: 'overlay', keepDevices: true, keepSetuid: true, ...opts });
   return dir;
 }
 
@@ -66,7 +66,10 @@ export function snapshot(root: string, opts: { dirMtime?: boolean } = {}): Recor
     for (const name of readdirSync(dir).sort()) {
       const p = join(dir, name);
       const r = `${rel}/${name}`;
-      const st = lstatSync(p);
+      // overlayfs reads a directory that only one layer has straight from that layer, inert
+      // whiteouts included: listed, but not there. Skip what cannot be looked up.
+      const st = lstatSync(p, { throwIfNoEntry: false });
+      if (!st) continue;
       const s: Snap = { type: typeOf(st), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
       if (st.isFile()) s.what = hash(readFileSync(p));
       else if (st.isSymbolicLink()) s.what = readlinkSync(p);

@@ -86,12 +86,8 @@ export class UnionView implements AsyncDisposable {
 
   private constructor(layers: ViewLayer[]) {
     this.#layers = layers;
-    const parts: Part[] = [];
-    for (const [i, l] of layers.entries()) {
-      parts.push({ layer: i, entry: l.root });
-      if (l.list(l.root).opaque) break;
-    }
-    this.#root = { kind: 'dir', parts };
+    // Every layer's root merges: overlayfs ignores an opaque marker on a layer's root directory.
+    this.#root = { kind: 'dir', parts: layers.map((l, i) => ({ layer: i, entry: l.root })) };
   }
 
   /**
