@@ -25,10 +25,11 @@ const SAMPLES = 4;
 const SAMPLE = 16 * 1024;
 
 /**
- * Deflates one block. A block whose samples (four 16 KiB slices spread over it) do not shrink
- * at level 1 is stored (level 0) instead: random or already-compressed data would cost zlib a
- * long match search for nothing. The choice depends only on the bytes, so output stays
- * deterministic.
+ * Deflates one block. Its samples (four 16 KiB slices spread over it) are deflated at level 1
+ * first: a block whose samples do not shrink is stored (level 0), one whose samples hardly
+ * shrink (random data between tar headers and padding) gets level 1: a long match search at
+ * the requested level would find nothing more. The choice depends only on the bytes, so the
+ * output stays deterministic.
  */
 async function deflateBlock(block: Buffer, dictionary: Buffer | undefined, level: number, last: boolean): Promise<Buffer> {
   let l = level;
@@ -36,7 +37,11 @@ async function deflateBlock(block: Buffer, dictionary: Buffer | undefined, level
     const step = Math.floor(block.length / SAMPLES);
     const sample = Buffer.concat(Array.from({ length: SAMPLES }, (_, i) => block.subarray(i * step, i * step + SAMPLE)));
     const probe = await deflate(sample, { level: 1 });
-    if (probe.length > sample.length * 0.98) l = 0;
+    const ratio = probe.length / sample.length;
+    // Barely compressible (random data between tar headers and padding): the fast level finds
+    // the same few savings; incompressible: stored.
+    if (ratio > 0.98) l = 0;
+    else if (ratio > 0.9) l = Math.min(l, 1);
   }
   const opts: zlib.ZlibOptions = { level: l, finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH };
   if (dictionary && l > 0) opts.dictionary = dictionary;
