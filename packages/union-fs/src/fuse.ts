@@ -2,7 +2,7 @@ import { OverlayMountError } from './errors.js';
 import { run } from './exec.js';
 import { Mount } from './mount.js';
 import { resolveOverlayOptions, type OverlayOptions } from './overlay.js';
-import { makeShortLinks } from './short-links.js';
+import { shortLinks } from './short-links.js';
 
 /** Options of {@link mountFuseOverlay}: those of mountOverlay; `options` are fuse-overlayfs `-o` options, `method` and `userxattr` do not apply. */
 export type FuseOverlayOptions = Omit<OverlayOptions, 'method' | 'userxattr'> & {
@@ -21,8 +21,8 @@ const ERRNO: Array<[RegExp, string]> = [
 /**
  * mountFuseOverlay mounts the same union as mountOverlay through fuse-overlayfs (a FUSE daemon
  * that keeps running until the mount goes away), for hosts whose kernel cannot mount overlayfs
- * for this caller (rootless before Linux 5.11). Lower dirs are passed through throwaway short
- * links (as the classic kernel path does), so any path works. Resolves once the mount is in
+ * for this caller (rootless before Linux 5.11). Lower dirs are passed through short links (as the
+ * classic kernel path does), so any path works. Resolves once the mount is in
  * place; the {@link Mount} takes it down (umount2 as root, `fusermount3 -u` otherwise), and the
  * daemon exits with it. Upper-dir format: whiteouts as 0/0 character devices where the daemon may
  * make them (else `.wh.NAME` files), opaque directories with `trusted.overlay.opaque` (else
@@ -33,7 +33,7 @@ export async function mountFuseOverlay(opts: FuseOverlayOptions): Promise<Mount>
   const o = resolveOverlayOptions({ ...opts, userxattr: false }, 'mountFuseOverlay', false);
   opts.signal?.throwIfAborted();
   const bin = opts.binary ?? 'fuse-overlayfs';
-  using links = makeShortLinks(o);
+  const links = shortLinks(o);
   const parts = [`lowerdir=${links.lower.join(':')}`];
   if (links.upper !== undefined) parts.push(`upperdir=${links.upper}`, `workdir=${links.work!}`);
   if (o.readonly) parts.push('ro');

@@ -1,10 +1,10 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AT, ErrnoError, MOUNT_ATTR, MS, O, features, mountAt, mountFs, openat } from '@stratum/native';
+import { ErrnoError, MOUNT_ATTR, MS, features, mountAt, mountFs } from '@stratum/native';
 import { OverlayMountError } from './errors.js';
 import { kernelLogSince } from './kmsg.js';
 import { Mount } from './mount.js';
-import { makeShortLinks } from './short-links.js';
+import { shortLinks } from './short-links.js';
 import { inUserNamespace } from './userns.js';
 
 /** How {@link mountOverlay} talks to the kernel. */
@@ -33,7 +33,7 @@ export interface OverlayOptions {
   /**
    * `'lowerdir+'`: the new mount API, one `lowerdir+` per layer (Linux ≥ 6.8; any number of
    * layers up to the kernel's 500). `'classic'`: one mount(2) call with `lowerdir=0:1:…` naming
-   * the layers through throwaway short symlinks (Docker overlay2's `l/`), for older kernels.
+   * the layers through short symlinks (Docker overlay2's `l/`, one directory per process), for older kernels.
    * `'auto'` (default): lowerdir+ where the kernel has it.
    */
   method?: OverlayMethodOption;
@@ -136,7 +136,7 @@ export function resolveOverlayOptions(opts: OverlayOptions, fn = 'mountOverlay',
  *
  * Through the new mount API with one `lowerdir+` per layer where the kernel has it (Linux ≥ 6.8;
  * the kernel's 500-layer limit is the only one), else with one classic mount(2) naming the layers
- * through throwaway short symlinks (Docker overlay2's `l/` dir), which keeps the one-page data
+ * through short symlinks (Docker overlay2's `l/` dir; one per process, removed at exit), which keeps the one-page data
  * string short for hundreds of layers. Inside a user namespace (rootless) `userxattr` is added.
  * Not idempotent: mounting twice stacks two mounts. Failure throws {@link OverlayMountError} with
  * the kernel's explanation and leaves nothing mounted. Like
@@ -189,15 +189,14 @@ function mountNewApi(o: ResolvedOverlay): void {
 }
 
 function mountClassic(o: ResolvedOverlay): void {
-  using links = makeShortLinks(o);
+  const links = shortLinks(o);
   const parts = [`lowerdir=${links.lower.join(':')}`];
   if (links.upper !== undefined) parts.push(`upperdir=${links.upper}`, `workdir=${links.work!}`);
   for (const p of o.params) parts.push(shown(p));
   const flags = (o.readonly ? MS.RDONLY : 0) | (o.nosuid ? MS.NOSUID : 0) | (o.nodev ? MS.NODEV : 0) | (o.noexec ? MS.NOEXEC : 0);
   const t0 = process.hrtime.bigint();
   try {
-    using dir = openat(AT.FDCWD, links.dir, O.PATH | O.DIRECTORY);
-    mountAt(dir, { source: o.source, target: o.target, fstype: 'overlay', flags, data: parts.join(',') });
+    mountAt(links.fd, { source: o.source, target: o.target, fstype: 'overlay', flags, data: parts.join(',') });
   } catch (e) {
     if (!(e instanceof ErrnoError)) throw e;
     // mount(2) says only EINVAL/ENOENT; name the directory that is missing, if one is.

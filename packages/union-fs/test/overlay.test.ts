@@ -103,7 +103,7 @@ for (const method of methods) {
       expect(() => writeFileSync(join(s.target, 'x'), '')).toThrow(/EROFS/);
       const info = mountsAt(s.target)[0]!;
       expect(info).toMatch(/ ro[ ,]/);
-      if (method === 'classic') expect(info).toContain('lowerdir=0:1:2:');
+      if (method === 'classic') expect(info).toMatch(/lowerdir=([0-9a-z]{1,3}:){127}[0-9a-z]{1,3},/); // short link names
       await m.unmount();
     });
 
@@ -129,7 +129,7 @@ for (const method of methods) {
       expect(e.method).toBe(method);
       expect(e.layer).toBe(1);
       expect(e.option).toMatch(/^lowerdir\+?=.*stratum-no-such-layer$/);
-      if (method === 'classic') expect(e.log).toMatch(/overlayfs: failed to resolve '1'/);
+      if (method === 'classic') expect(e.log).toMatch(/overlayfs: failed to resolve '[0-9a-z]+': -2/);
       // A parameter the kernel does not know: its own words.
       const u = await rejection(mountOverlay({ ...s, method, options: { 'stratum-bogus': true } }));
       expect(u.errno).toBe('EINVAL');
