@@ -21,11 +21,11 @@ function deflate(data: Buffer, opts: zlib.ZlibOptions): Promise<Buffer> {
 }
 
 /** Samples per block for the compressibility probe, and their size. */
-const SAMPLES = 4;
-const SAMPLE = 16 * 1024;
+const SAMPLES = 8;
+const SAMPLE = 8 * 1024;
 
 /**
- * Deflates one block. Its samples (four 16 KiB slices spread over it) are deflated at level 1
+ * Deflates one block. Its samples (eight 8 KiB slices spread over it) are deflated at level 1
  * first: a block whose samples do not shrink is stored (level 0), one whose samples hardly
  * shrink (random data between tar headers and padding) gets level 1: a long match search at
  * the requested level would find nothing more. The choice depends only on the bytes, so the
