@@ -9,6 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, createWriteStream, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pipeline } from 'node:stream/promises';
 import { MNT, mountFs, umount2 } from '@stratum/native';
 import { applyLayer, createLayer } from '@stratum/layer';
@@ -180,9 +181,18 @@ function applyBench(label: string, get: () => Promise<Image>): Benchmark {
         run: () => runCommand(['tar', '-xzf', img!.blob, '-C', dir]),
       },
       { name: 'gzip -dc > /dev/null (floor)', run: () => runCommand(['sh', '-c', `gzip -dc < ${img!.blob} > /dev/null`]) },
+      {
+        // Our peak RSS measured like the peers': a process of its own (node + tsx loader, ~80 MiB of it before any work).
+        name: 'stratum applyLayer, own process (node + tsx)',
+        before: fresh,
+        after: flush,
+        run: () => runCommand([process.execPath, '--conditions=stratum-source', '--import', 'tsx', child, img!.blob, dir]),
+      },
     ],
   };
 }
+
+const child = fileURLToPath(new URL('./layer-apply-child.ts', import.meta.url));
 
 /** Changes ~10% of a tree: rewrites, deletions (files and a directory), additions, chmods. */
 function change(root: string): void {
