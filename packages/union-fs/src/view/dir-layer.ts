@@ -75,7 +75,12 @@ export class DirLayer implements ViewLayer {
 
   stat(e: LayerEntry, layer: number): UnionStats {
     const rel = (e as DirEntry).rel;
-    const st = fstatat(this.#fd, rel === '' ? '' : rel, rel === '' ? AT.EMPTY_PATH : AT.SYMLINK_NOFOLLOW);
+    if (e.type !== 'char' && e.type !== 'block') {
+      // Node's lstat is about twice as fast as statx through the addon; devices need its major/minor.
+      const st = lstatSync(this.#abs(rel));
+      return new UnionStats({ type: typeOfMode(st.mode), perm: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size, mtimeMs: st.mtimeMs, rdevMajor: 0, rdevMinor: 0, layer });
+    }
+    const st = fstatat(this.#fd, rel, AT.SYMLINK_NOFOLLOW);
     return new UnionStats({
       type: typeOfMode(st.mode),
       perm: st.mode & 0o7777,
