@@ -55,6 +55,32 @@ export function isOpaqueDir(p: string, names?: readonly string[]): boolean {
   return false;
 }
 
+/**
+ * copyMetadata gives `d` the owner, mode, xattrs (not overlay or fuse-overlayfs metadata) and
+ * nanosecond times of `s` (whose lstat is `st`), in that order: chown clears setuid bits, and
+ * every change but the last bumps only ctime. Node's utimes rounds to microseconds, and
+ * createLayer compares mtimeNs, hence utimensat. A refused chown is an error only when
+ * `ownerStrict` (root); xattrs the kernel refuses (trusted.*, security.* unprivileged) are skipped.
+ */
+export function copyMetadata(s: string, d: string, st: Stats, ownerStrict: boolean): void {
+  try {
+    lchownSync(d, st.uid, st.gid);
+  } catch (e) {
+    if (ownerStrict) throw e; // rootless: files stay the caller's
+  }
+  if (!st.isSymbolicLink()) chmodSync(d, st.mode & 0o7777);
+  for (const n of xattrNames(s)) {
+    if (OVERLAY_XATTR.test(n) || FUSE_XATTR.test(n)) continue;
+    try {
+      lsetxattr(d, n, lgetxattr(s, n));
+    } catch {
+      // refused to this caller: skipped
+    }
+  }
+  const t = fstatat(AT.FDCWD, s, AT.SYMLINK_NOFOLLOW);
+  utimensat(AT.FDCWD, d, t.atimeNs, t.mtimeNs, AT.SYMLINK_NOFOLLOW);
+}
+
 /** Options of {@link copyLayer}. */
 export interface CopyOptions {
   /** Read whiteouts and opaque markers of `src` and apply them to `dst` (a layer applied on the layers below); false: a plain tree copy. */
@@ -139,25 +165,8 @@ class Copier {
     this.meta(s, d, st);
   }
 
-  // Owner, mode, xattrs, times — in that order (chown clears setuid bits; every change bumps ctime only).
   meta(s: string, d: string, st: Stats): void {
-    try {
-      lchownSync(d, st.uid, st.gid);
-    } catch (e) {
-      if (this.#root) throw e; // rootless: files stay the caller's
-    }
-    if (!st.isSymbolicLink()) chmodSync(d, st.mode & 0o7777);
-    for (const n of xattrNames(s)) {
-      if (OVERLAY_XATTR.test(n) || FUSE_XATTR.test(n)) continue;
-      try {
-        lsetxattr(d, n, lgetxattr(s, n));
-      } catch {
-        // trusted.*/security.* refused to an unprivileged caller: skipped
-      }
-    }
-    // Nanosecond times (Node's utimes rounds to microseconds, and createLayer compares mtimeNs).
-    const t = fstatat(AT.FDCWD, s, AT.SYMLINK_NOFOLLOW);
-    utimensat(AT.FDCWD, d, t.atimeNs, t.mtimeNs, AT.SYMLINK_NOFOLLOW);
+    copyMetadata(s, d, st, this.#root);
   }
 }
 

@@ -1,15 +1,14 @@
-import { type Dirent, chmodSync, lchownSync, linkSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { type Dirent, linkSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
-import { AT, S, fstatat, lgetxattr, lsetxattr, mknodat, utimensat } from '@stratum/native';
+import { AT, S, lsetxattr, mknodat } from '@stratum/native';
 import { OPAQUE_WHITEOUT, WHITEOUT_META_PREFIX, WHITEOUT_PREFIX } from '@stratum/layer';
-import { isOpaqueDir, xattrNames } from '../copy.js';
+import { copyMetadata, isOpaqueDir } from '../copy.js';
 
 // fuse-overlayfs marks an opaque directory three ways at once (the opaque xattr, a `.wh..wh..opq`
 // file and a `.wh..opq` whiteout) and, without privilege, deletes with `.wh.NAME` files instead of
 // 0/0 devices. createLayer reads the kernel's upper-dir form; this turns one into the other.
 const FUSE_OPAQUE_WHITEOUT = '.wh..opq';
-const SKIP_XATTR = /^(trusted\.overlay\.|user\.overlay\.|user\.fuseoverlayfs\.)/;
 
 /**
  * kernelFormUpper rebuilds `farm` as the kernel overlay form of fuse-overlayfs's upper directory
@@ -50,21 +49,5 @@ export async function kernelFormUpper(upper: string, farm: string, prefix: 'trus
 }
 
 function meta(s: string, d: string): void {
-  const st = lstatSync(s);
-  try {
-    lchownSync(d, st.uid, st.gid);
-  } catch {
-    // rootless: stays the caller's
-  }
-  chmodSync(d, st.mode & 0o7777);
-  for (const n of xattrNames(s)) {
-    if (SKIP_XATTR.test(n)) continue;
-    try {
-      lsetxattr(d, n, lgetxattr(s, n));
-    } catch {
-      // refused to this caller: skipped
-    }
-  }
-  const t = fstatat(AT.FDCWD, s, AT.SYMLINK_NOFOLLOW);
-  utimensat(AT.FDCWD, d, t.atimeNs, t.mtimeNs, AT.SYMLINK_NOFOLLOW);
+  copyMetadata(s, d, lstatSync(s), false);
 }
