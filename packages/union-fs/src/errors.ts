@@ -1,9 +1,9 @@
 import { StratumError } from '@stratum/oci';
 
-/** How an overlay was (or was to be) mounted: see {@link OverlayMountError.method}. */
+/** MountMethod: how an overlay was (or was to be) mounted: see {@link OverlayMountError.method}. */
 export type MountMethod = 'lowerdir+' | 'classic' | 'fuse-overlayfs';
 
-/** The fields of an {@link OverlayMountError}. */
+/** OverlayMountErrorInit: the fields of an {@link OverlayMountError}. */
 export interface OverlayMountErrorInit {
   target: string;
   method: MountMethod;
@@ -51,7 +51,7 @@ export class OverlayMountError extends StratumError {
   }
 }
 
-/** The storage drivers: kernel overlayfs, FUSE overlay, full copies. */
+/** DriverName: the storage drivers — kernel `overlay`, `fuse-overlayfs`, `vfs` (full copies). */
 export type DriverName = 'overlay' | 'fuse-overlayfs' | 'vfs';
 
 /**
@@ -68,7 +68,7 @@ export class DriverUnavailableError extends StratumError {
   }
 }
 
-/** The errno-style codes a {@link UnionPathError} carries, as Node's fs uses them. */
+/** UnionPathCode: the errno-style codes a {@link UnionPathError} carries, as Node's fs uses them. */
 export type UnionPathCode = 'ENOENT' | 'ENOTDIR' | 'EISDIR' | 'ELOOP' | 'EINVAL';
 
 /**

@@ -4,7 +4,7 @@ import { Mount } from './mount.js';
 import { resolveOverlayOptions, type OverlayOptions } from './overlay.js';
 import { shortLinks } from './short-links.js';
 
-/** Options of {@link mountFuseOverlay}: those of mountOverlay; `options` are fuse-overlayfs `-o` options, `method` and `userxattr` do not apply. */
+/** FuseOverlayOptions: the options of {@link mountFuseOverlay}: those of mountOverlay; `options` are fuse-overlayfs `-o` options, `method` and `userxattr` do not apply. */
 export type FuseOverlayOptions = Omit<OverlayOptions, 'method' | 'userxattr'> & {
   /** The fuse-overlayfs executable (default: `fuse-overlayfs` on PATH). */
   binary?: string;

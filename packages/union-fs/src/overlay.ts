@@ -7,10 +7,10 @@ import { Mount } from './mount.js';
 import { shortLinks } from './short-links.js';
 import { inUserNamespace } from './userns.js';
 
-/** How {@link mountOverlay} talks to the kernel. */
+/** OverlayMethodOption: how {@link mountOverlay} talks to the kernel (see {@link OverlayOptions.method}). */
 export type OverlayMethodOption = 'auto' | 'lowerdir+' | 'classic';
 
-/** Options of {@link mountOverlay}. */
+/** OverlayOptions: the options of {@link mountOverlay}. */
 export interface OverlayOptions {
   /** Lower layer directories, TOP FIRST (the kernel's `lowerdir` order: index 0 hides what is below it). At least one. */
   lower: readonly string[];

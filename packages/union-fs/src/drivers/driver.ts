@@ -1,7 +1,7 @@
 import type { LayerChange } from '@stratum/layer';
 import type { DriverName } from '../errors.js';
 
-/** Options of {@link Driver.prepare}. */
+/** PrepareOptions: the options of {@link Driver.prepare}. */
 export interface PrepareOptions {
   /**
    * The directory that holds this root filesystem's state (created if missing): `upper/`,
@@ -48,7 +48,7 @@ export interface Rootfs extends AsyncDisposable {
   remove(): Promise<void>;
 }
 
-/** What {@link Driver.check} found: whether the driver works here, and why (or why not). */
+/** DriverCheck: what {@link Driver.check} found: whether the driver works here, and why (or why not). */
 export interface DriverCheck {
   available: boolean;
   reason: string;

@@ -6,7 +6,7 @@ import type { Driver } from './driver.js';
 import { kernelFormUpper } from './fuse-diff.js';
 import { tryUnion, unionDriver } from './union.js';
 
-/** Options of {@link fuseOverlayDriver}. */
+/** FuseOverlayDriverOptions: the options of {@link fuseOverlayDriver}: fuse-overlayfs options every prepare uses. */
 export type FuseOverlayDriverOptions = Pick<FuseOverlayOptions, 'binary' | 'options' | 'nosuid' | 'nodev' | 'noexec'>;
 
 const NOT_INSTALLED = 'fuse-overlayfs is not installed (Debian: apt-get install fuse-overlayfs)';

@@ -5,7 +5,7 @@ import { inUserNamespace } from '../userns.js';
 import type { Driver } from './driver.js';
 import { tryUnion, unionDriver } from './union.js';
 
-/** Options of {@link overlayDriver}: mountOverlay options every prepare uses (method, extra overlay parameters, mount flags). */
+/** OverlayDriverOptions: the options of {@link overlayDriver}: mountOverlay options every prepare uses (method, extra overlay parameters, mount flags). */
 export type OverlayDriverOptions = Pick<OverlayOptions, 'method' | 'options' | 'userxattr' | 'nosuid' | 'nodev' | 'noexec'>;
 
 function hint(e: OverlayMountError): string | undefined {

@@ -4,7 +4,7 @@ import { fuseOverlayDriver } from './fuse-overlayfs.js';
 import { overlayDriver } from './overlay.js';
 import { vfsDriver } from './vfs.js';
 
-/** Options of {@link selectDriver}. */
+/** SelectDriverOptions: the options of {@link selectDriver}. */
 export interface SelectDriverOptions {
   /** The drivers to consider, best first (default `['overlay', 'fuse-overlayfs', 'vfs']`). */
   prefer?: readonly DriverName[];

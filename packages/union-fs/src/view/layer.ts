@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { UnionStats } from './stats.js';
 
-/** The kinds of entry a union view shows (Node's fs names them the same way through `isFile()` & co.). */
+/** EntryType: the kinds of entry a union view shows (Node's fs names them the same way through `isFile()` & co.). */
 export type EntryType = 'file' | 'directory' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
 
 /** One name in one layer, as that layer knows it. */

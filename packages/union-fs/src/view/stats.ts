@@ -31,7 +31,7 @@ export function typeOfMode(mode: number): EntryType {
   }
 }
 
-/** The fields of a {@link UnionStats}. */
+/** UnionStatsInit: the fields a {@link UnionStats} is made from. */
 export interface UnionStatsInit {
   type: EntryType;
   /** Permission bits (and setuid/setgid/sticky): `& 0o7777`. */

@@ -9,10 +9,10 @@ import { Lru } from './lru.js';
 import type { UnionStats } from './stats.js';
 import { TarLayer } from './tar-layer.js';
 
-/** A layer of a {@link UnionView}: a directory, a layer tar file (plain, gzip or zstd), or an image `Layer` of @stratum/oci. */
+/** UnionLayerSource: a layer of a {@link UnionView}: a directory, a layer tar file (plain, gzip or zstd), or an image `Layer` of @stratum/oci. */
 export type UnionLayerSource = string | Layer;
 
-/** Options of {@link UnionView.open}. */
+/** UnionViewOptions: the options of {@link UnionView.open}. */
 export interface UnionViewOptions {
   /** Aborts the indexing of layer tars. */
   signal?: AbortSignal;
