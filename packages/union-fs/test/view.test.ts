@@ -4,12 +4,13 @@
  * same view; whiteouts, opaque dirs, type changes, hard links and symlinks resolved inside it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { memoryImage, memoryLayer, guard, useLeakCheck } from '@stratum/testing';
 import { CorruptLayerError } from '@stratum/layer';
+import { Store } from '@stratum/image';
 import { UnionPathError, UnionView } from '../src/index.js';
 import { drain, layerDir, rawTar, tempDir, viewSnapshot, type Member } from './helpers.js';
 
@@ -203,6 +204,19 @@ describe('UnionView', () => {
     const img = await memoryImage([bottom, middle, top].map((m) => memoryLayer(rawTar(m), { compression: 'gzip' })));
     await using v = await UnionView.fromImage(img);
     expect(await v.readFile('/etc/os-release', 'utf8')).toContain('ID=stratum');
+  });
+
+  it('reads /etc/os-release of an image in a content store: blobs read in place, nothing unpacked', async () => {
+    using t = tempDir('view-store');
+    const store = await Store.open(join(t.dir, 'store'));
+    const img = await memoryImage([bottom, middle, top].map((m) => memoryLayer(rawTar(m), { compression: 'gzip' })));
+    await store.write(img, 'stratum-test/os-release:1');
+    const before = readdirSync(join(t.dir, 'store', 'blobs', 'sha256')).sort();
+    await using v = await UnionView.fromImage(await store.image('stratum-test/os-release:1'));
+    expect(await v.readFile('/etc/os-release', 'utf8')).toBe('NAME=Top\nID=stratum\n');
+    expect(await v.readdir('/etc')).toEqual(['os-release', 'passwd', 'shadow']);
+    expect(readdirSync(join(t.dir, 'store', 'blobs', 'sha256')).sort()).toEqual(before);
+    expect(readdirSync(join(t.dir, 'store')).sort()).not.toContain('etc');
   });
 
   it('an empty stack, a layer missing, a broken tar, bad arguments', async () => {
