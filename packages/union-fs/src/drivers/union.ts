@@ -10,9 +10,10 @@ import type { Driver, DriverCheck, PrepareOptions, Rootfs } from './driver.js';
 /** The mount function a union driver uses: mountOverlay or mountFuseOverlay. */
 export type UnionMountFn = (opts: OverlayOptions) => Promise<Mount>;
 
-/** Removes `paths`, then `dir` if that left it empty. */
-export function removeMade(dir: string, paths: readonly string[]): void {
+/** Removes `paths`, then `dir` if that left it empty (unless `keepDir`: the caller made it). */
+export function removeMade(dir: string, paths: readonly string[], keepDir = false): void {
   for (const p of paths) rmSync(p, { recursive: true, force: true });
+  if (keepDir) return;
   try {
     rmdirSync(dir);
   } catch {
@@ -28,7 +29,7 @@ export function cachedCheck(name: DriverName, dir: string | undefined, fn: (scra
   const key = `${name}\0${scratch}`;
   let p = checks.get(key);
   if (!p) {
-    p = fn(scratch);
+    p = fn(scratch).catch((e: unknown) => ({ available: false, reason: `${name} could not be tried in ${scratch}: ${(e as Error).message}` }));
     checks.set(key, p);
   }
   return p;
@@ -162,8 +163,7 @@ export function unionDriver(spec: UnionDriverSpec): Driver {
         const m = await spec.mount({ lower, upper, work, target: merged, readonly: opts.readonly ?? false, source: 'stratum-rootfs', signal: opts.signal });
         return new UnionRootfs(spec.name, dir, abs, m, made, spec.xattrPrefix(m), spec.kernelForm);
       } catch (e) {
-        if (fresh) removeMade(dir, made);
-        else if (!hadDir) rmSync(dir, { recursive: true, force: true });
+        if (fresh) removeMade(dir, made, hadDir);
         const why = spec.unavailable(e);
         if (why !== undefined) throw new DriverUnavailableError(spec.name, why, { cause: e });
         throw e;

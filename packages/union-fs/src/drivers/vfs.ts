@@ -75,8 +75,7 @@ export function vfsDriver(): Driver {
         }
         writeFileSync(marker, want);
       } catch (e) {
-        if (hadDir) removeMade(dir, made);
-        else rmSync(dir, { recursive: true, force: true });
+        removeMade(dir, made, hadDir);
         throw e;
       }
       return new VfsRootfs(dir, abs, readonly);
