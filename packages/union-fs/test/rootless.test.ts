@@ -4,11 +4,11 @@
  * through both mount paths, and selectDriver picks it; without a user namespace the kernel
  * refuses, fuse-overlayfs cannot open /dev/fuse on this host, and vfs is chosen with those reasons.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chownSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { guard, probe, useLeakCheck } from '@stratum/testing';
+import { guard, probe, testUser, useLeakCheck } from '@stratum/testing';
 import { tempDir } from './helpers.js';
 
 useLeakCheck({ beforeEach, afterEach });
@@ -16,13 +16,6 @@ useLeakCheck({ beforeEach, afterEach });
 const USER = 'stratum-rootless';
 const tsx = fileURLToPath(new URL('../../../node_modules/tsx/dist/loader.mjs', import.meta.url));
 const fixture = fileURLToPath(new URL('./fixtures/rootless.ts', import.meta.url));
-
-function ensureUser(): { uid: number; gid: number } {
-  if (spawnSync('id', ['-u', USER]).status !== 0) {
-    execFileSync('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', '--comment', 'Stratum rootless tests', USER]);
-  }
-  return { uid: Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', USER], { encoding: 'utf8' })) };
-}
 
 function runAsUser(dir: string, mode: 'userns' | 'plain'): Record<string, any> {
   const node = [process.execPath, '--conditions=stratum-source', '--import', tsx, fixture, mode, dir];
@@ -41,7 +34,7 @@ function runAsUser(dir: string, mode: 'userns' | 'plain'): Record<string, any> {
 describe('rootless', () => {
   let ids: { uid: number; gid: number } | undefined;
   beforeAll(() => {
-    if (probe('root') === null && probe('tool:setpriv') === null && probe('tool:useradd') === null) ids = ensureUser();
+    if (probe('root') === null && probe('tool:setpriv') === null && probe('tool:useradd') === null) ids = testUser(USER);
   });
 
   it('in a user namespace: overlay with userxattr (both mount paths), chosen by selectDriver; diff reproduces the rootfs', (ctx) => {
