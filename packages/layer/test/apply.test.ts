@@ -491,6 +491,25 @@ describe('readTar and decompressLayer', () => {
     expect(seen).toEqual(['symlink:b:', 'file:c:C']);
   });
 
+  it('readTar stops with the signal’s reason, even while the source stalls', async () => {
+    const tar = rawTar([{ name: 'a', type: 'file', data: 'x' }, { name: 'b', type: 'file', data: 'y' }]);
+    async function* stalls(): AsyncGenerator<Uint8Array> {
+      yield tar.subarray(0, 1024);
+      await new Promise(() => {});
+    }
+    const ac = new AbortController();
+    const names: string[] = [];
+    await expect(
+      (async () => {
+        for await (const e of readTar(stalls(), { signal: ac.signal })) {
+          names.push(e.name);
+          setTimeout(() => ac.abort(new Error('enough')), 10);
+        }
+      })(),
+    ).rejects.toThrow('enough');
+    expect(names).toEqual(['a']);
+  });
+
   it('decompressLayer gives the tar bytes; breaking early releases the source', async () => {
     const tar = rawTar([{ name: 'x', type: 'file', data: 'y'.repeat(300_000) }]);
     const out = await decompressLayer(Readable.from([gzipSync(tar)]));
