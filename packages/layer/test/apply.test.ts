@@ -9,6 +9,7 @@ import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, r
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { lgetxattr, lsetxattr } from '@stratum/native';
 import { guard } from '@stratum/testing';
@@ -18,6 +19,7 @@ import {
   UnsafeLayerEntryError,
   UnsupportedLayerError,
   applyLayer,
+  cleanName,
   decompressLayer,
   readTar,
   zstdSupport,
@@ -374,6 +376,23 @@ describe('names', () => {
     }
     // Absolute symlink targets are fine even in strict mode: they are read inside the container's root.
     await apply([{ name: 'abs', type: 'symlink', linkname: '/etc/passwd' }, { name: 'a/ok', type: 'symlink', linkname: '../b' }], join(t.dir, 'strict'), { strict: true });
+  });
+
+  it('cleanName: never ".", ".." or empty components; ".." clamps at the root (property, against a plain reference)', () => {
+    const reference = (name: string) => {
+      const out: string[] = [];
+      let clamped = false;
+      for (const c of name.split('/')) {
+        if (c === '' || c === '.') continue;
+        if (c === '..') {
+          if (out.length === 0) clamped = true;
+          else out.pop();
+        } else out.push(c);
+      }
+      return { path: out.join('/'), clamped, absolute: name.startsWith('/') };
+    };
+    const name = fc.array(fc.constantFrom('a', 'b', '.', '..', '', '...', '.a', 'a.', '..b'), { maxLength: 7 }).map((c) => c.join('/'));
+    fc.assert(fc.property(name, (n) => expect(cleanName(n)).toEqual(reference(n))), { numRuns: 5000 });
   });
 
   it('a NUL byte in a (PAX) name is refused', async () => {
