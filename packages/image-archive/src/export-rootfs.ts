@@ -52,7 +52,8 @@ export async function exportRootfs(source: string | Image, output: ArchiveOutput
     const rootless = opts.rootless ?? process.getuid?.() !== 0;
     for (const layer of await image.layers()) {
       opts.signal?.throwIfAborted();
-      await applyLayer(await layer.uncompressed({ signal: opts.signal }), dir, { rootless, signal: opts.signal });
+      // The tree a container sees: setuid programs and device nodes stay (docker export keeps them).
+      await applyLayer(await layer.uncompressed({ signal: opts.signal }), dir, { rootless, keepSetuid: true, keepDevices: !rootless, signal: opts.signal });
     }
     return await tarDirectory(dir, output, opts);
   } finally {

@@ -8,7 +8,8 @@ import type { Digest, Image, Platform } from '@stratum/oci';
 
 /**
  * UnpackOptions: the options of `store.unpack` — those of `applyLayer` (`whiteouts`, default
- * `'oci'` for a flat directory; `rootless`; `keepSetuid`; `keepDevices`; `xattrPrefix`;
+ * `'oci'` for a flat directory; `rootless`; `keepSetuid` (default true here); `keepDevices`
+ * (default true as root); `xattrPrefix`;
  * `strict`; `signal`), the platform to pick from an index, and a per-layer callback.
  */
 export interface UnpackOptions extends Omit<ApplyOptions, 'diffID' | 'onProgress' | 'forceFallback'> {
@@ -44,7 +45,10 @@ export async function unpackImage(image: Image, dir: string, options: UnpackOpti
     const digest = await layer.digest();
     onLayer?.({ index, digest, count: layers.length });
     const source = await layer.compressed(options.signal ? { signal: options.signal } : {});
-    results.push(await applyLayer(source, dir, { whiteouts: 'oci', ...applyOptions, diffID: await layer.diffID() }));
+    // A rootfs keeps what the image holds (setuid programs like su, device nodes when root can
+    // make them), as `umoci unpack` and Docker do; applyLayer alone drops them unless asked.
+    const keep = { keepSetuid: true, keepDevices: !(applyOptions.rootless ?? process.getuid?.() !== 0) };
+    results.push(await applyLayer(source, dir, { whiteouts: 'oci', ...keep, ...applyOptions, diffID: await layer.diffID() }));
     digests.push(digest);
   }
   return { dir, layers: digests, results };
