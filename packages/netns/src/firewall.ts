@@ -24,7 +24,11 @@ import { NetworkError } from './errors.js';
 /** CommandRunner: runs a command with optional stdin; resolves stdout, rejects with stderr on a non-zero exit. */
 export type CommandRunner = (argv: string[], input?: string) => Promise<string>;
 
-/** runCommand: the default {@link CommandRunner}: a child process, no shell. */
+/**
+ * runCommand: the default {@link CommandRunner}: a child process, no shell. A command that exits
+ * without reading all of its stdin is judged by its exit status alone: the EPIPE of the write is
+ * not an error (nor an uncaught exception).
+ */
 export const runCommand: CommandRunner = (argv, input) =>
   new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -32,6 +36,7 @@ export const runCommand: CommandRunner = (argv, input) =>
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdin.on('error', () => undefined); // EPIPE: the exit status says what happened
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')}: exit ${code}: ${err.trim()}`))));
     child.stdin.end(input ?? '');
