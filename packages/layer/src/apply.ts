@@ -6,6 +6,7 @@ import { DigestMismatchError, digestAlgorithm, parseDigest, type Digest } from '
 import type { Compression } from './compression.js';
 import { Extractor, type ApplyWarning } from './extract.js';
 import { checkSource, openLayer, type LayerSource } from './source.js';
+import { inUserNamespace } from './userns.js';
 import { TarParser } from './tar/reader.js';
 import type { OverlayXattrPrefix } from './whiteout.js';
 
@@ -29,7 +30,7 @@ export interface ApplyOptions {
    */
   whiteouts?: 'oci' | 'overlay';
   /**
-   * Unprivileged extraction (default: true unless running as uid 0): no chown, devices skipped
+   * Unprivileged extraction (default: true unless running as uid 0 of the initial user namespace): no chown, devices skipped
    * with a warning, xattrs the kernel refuses skipped with a warning.
    */
   rootless?: boolean;
@@ -105,7 +106,8 @@ export async function applyLayer(source: LayerSource, root: string, opts: ApplyO
   if (opts === null || typeof opts !== 'object') throw new TypeError('applyLayer: options must be an object');
   const whiteouts = opts.whiteouts ?? 'oci';
   if (whiteouts !== 'oci' && whiteouts !== 'overlay') throw new TypeError("applyLayer: options.whiteouts must be 'oci' or 'overlay'");
-  const rootless = bool(opts.rootless, 'rootless') ?? process.geteuid?.() !== 0;
+  // uid 0 inside a user namespace is not root of the host: no trusted.* xattrs, no device nodes.
+  const rootless = bool(opts.rootless, 'rootless') ?? (process.geteuid?.() !== 0 || inUserNamespace());
   const prefix = opts.xattrPrefix ?? (rootless ? 'user' : 'trusted');
   if (prefix !== 'trusted' && prefix !== 'user') throw new TypeError("applyLayer: options.xattrPrefix must be 'trusted' or 'user'");
   if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new TypeError('applyLayer: options.onProgress must be a function');

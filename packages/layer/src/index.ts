@@ -28,3 +28,4 @@ export {
   type UnsafeReason,
   type CorruptFormat,
 } from './errors.js';
+export { inUserNamespace } from './userns.js';

@@ -73,6 +73,8 @@ export async function* abortable<T>(it: AsyncIterable<T>, signal: AbortSignal | 
  * compressed offset reached; errors of the source itself (ENOENT, a network reset) pass through.
  */
 export async function openLayer(source: LayerSource, opts: { signal?: AbortSignal } = {}): Promise<OpenedLayer> {
+  // Before a path is opened: a file stream made and never read would report its errors to nobody.
+  opts.signal?.throwIfAborted();
   const iter = abortable(iterate(source), opts.signal)[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
   let headLen = 0;

@@ -531,6 +531,15 @@ describe('readTar and decompressLayer', () => {
     expect(names).toEqual(['a']);
   });
 
+  it('an already-aborted signal opens nothing: no stray file stream errors later', async () => {
+    using t = tempDir('aborted');
+    const missing = join(t.dir, 'no-such-layer.tar');
+    await expect(decompressLayer(missing, { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(applyLayer(missing, t.dir, { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+    // A stream opened anyway would now emit ENOENT with no listener: vitest fails on that.
+    await new Promise((r) => setTimeout(r, 50));
+  });
+
   it('decompressLayer gives the tar bytes; breaking early releases the source', async () => {
     const tar = rawTar([{ name: 'x', type: 'file', data: 'y'.repeat(300_000) }]);
     const out = await decompressLayer(Readable.from([gzipSync(tar)]));

@@ -63,4 +63,23 @@ describe('rootless apply and create', () => {
     expect(out.names).toContain(`etc/shadow ${ids!.uid}`);
     expect(out.diffID).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
+
+  it('as uid 0 of a new user namespace (unshare -Ur): the rootless defaults apply, user.* overlay xattrs', (ctx) => {
+    guard(ctx, 'root', 'userns', 'tool:unshare');
+    using t = tempDir('userns-root');
+    const r = spawnSync('unshare', ['-Ur', process.execPath, '--conditions=stratum-source', '--import', tsx, fixture, t.dir], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp' },
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as { uid: number; overlayWarnings: string[]; opaque: string; upper: Record<string, { type: string; what?: string }> };
+    // geteuid() is 0 here, yet trusted.* xattrs and mknod of devices are the host's to grant.
+    expect(out.uid).toBe(0);
+    expect(out.overlayWarnings).toEqual(['XATTR_SKIPPED usr/bin/su', 'DEVICE_SKIPPED dev/null']);
+    expect(out.opaque).toBe('y');
+    expect(out.upper['etc/gone']).toMatchObject({ type: 'char', what: '0:0' });
+  });
 });
