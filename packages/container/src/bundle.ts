@@ -11,7 +11,6 @@ import { copyTree } from './copy-tree.js';
 import { ContainerError } from './errors.js';
 import { containerHostname, processSpecParts } from './process-spec.js';
 import type { ContainerPaths, ContainerRecord } from './record.js';
-import { isMountPoint, mountOverlayRoot, unmountRoot } from './rootfs.js';
 import { resolveUserInRoot } from './user.js';
 
 /** ExportBundleOptions: what goes into the bundle. */
@@ -71,26 +70,20 @@ export function runtimeSpec(rec: ContainerRecord, paths: ContainerPaths, rootfs:
 }
 
 /**
- * writeBundle writes a container's bundle into `dir` (which must be empty or missing). The container's
- * filesystem is mounted for the copy when it is not running. Not atomic: on failure the caller
- * removes `dir`.
+ * writeBundle writes a container's bundle into `dir` (which must be empty or missing), copying
+ * its filesystem from `root` (its root filesystem, mounted by the caller). Not atomic: on failure
+ * the caller removes `dir`.
  */
-export function writeBundle(rec: ContainerRecord, paths: ContainerPaths, lowers: readonly string[], dir: string, opts: ExportBundleOptions = {}): void {
+export function writeBundle(rec: ContainerRecord, paths: ContainerPaths, root: string, dir: string, opts: ExportBundleOptions = {}): void {
   if (existsSync(dir) && readdirSync(dir).length > 0) throw new ContainerError('BUNDLE_EXISTS', `exportBundle: ${dir} is not empty`);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const mounted = isMountPoint(paths.rootfs, readFileSync('/proc/self/mountinfo', 'utf8'));
-  if (!mounted) mountOverlayRoot({ lowers, upper: paths.upper, work: paths.work, target: paths.rootfs, source: `stratum-${rec.Id.slice(0, 12)}` });
-  try {
-    const rootfs = join(dir, 'rootfs');
-    if (opts.rootfs ?? true) {
-      copyTree(paths.rootfs, rootfs);
-      for (const [from, to] of [[paths.hosts, 'hosts'], [paths.hostname, 'hostname'], [paths.resolvConf, 'resolv.conf']] as const) {
-        if (existsSync(from)) writeFileSync(join(rootfs, 'etc', to), readFileSync(from));
-      }
-    } else mkdirSync(rootfs, { recursive: true });
-    const spec = runtimeSpec(rec, paths, paths.rootfs, opts);
-    writeFileSync(join(dir, 'config.json'), `${JSON.stringify(spec, null, 2)}\n`);
-  } finally {
-    if (!mounted) unmountRoot(paths.rootfs);
-  }
+  const rootfs = join(dir, 'rootfs');
+  if (opts.rootfs ?? true) {
+    copyTree(root, rootfs);
+    for (const [from, to] of [[paths.hosts, 'hosts'], [paths.hostname, 'hostname'], [paths.resolvConf, 'resolv.conf']] as const) {
+      if (existsSync(from)) writeFileSync(join(rootfs, 'etc', to), readFileSync(from));
+    }
+  } else mkdirSync(rootfs, { recursive: true });
+  const spec = runtimeSpec(rec, paths, root, opts);
+  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(spec, null, 2)}\n`);
 }

@@ -1,11 +1,11 @@
 /**
- * commit: `docker commit -p -a -m -c`. The container's own changes (the overlay's upper dir)
- * become a gzip layer (@stratum/layer's createLayer, one pass, digests as it streams) put into
+ * commit: `docker commit -p -a -m -c`. The container's own changes (what its storage driver's
+ * `diff()` gives: the overlay upper dir, or vfs's two trees) become a gzip layer (@stratum/layer's createLayer, one pass, digests as it streams) put into
  * the store; the new image is the container's image with that layer appended, the container's
  * config (Cmd, Entrypoint, Env, WorkingDir, User, Labels, ExposedPorts, Volumes) and the
  * `changes` on top, and a history entry — written and tagged through @stratum/image.
  */
-import { createLayer } from '@stratum/layer';
+import { createLayer, type LayerChange } from '@stratum/layer';
 import { hostPlatform, imageFromParts, MediaType, digestBytes, type ContainerConfig, type Descriptor, type Digest, type Image } from '@stratum/oci';
 import { mutate, type Store } from '@stratum/image';
 import type { ContainerRecord } from './record.js';
@@ -69,7 +69,7 @@ export function commitConfig(rec: ContainerRecord): { [K in keyof ContainerConfi
   };
 }
 
-async function putLayer(store: Store, change: Parameters<typeof createLayer>[0], compression: CommitOptions['compression']): Promise<{ desc: Descriptor; diffID: Digest }> {
+async function putLayer(store: Store, change: LayerChange, compression: CommitOptions['compression']): Promise<{ desc: Descriptor; diffID: Digest }> {
   const c = createLayer(change, { compression: compression ?? 'gzip' });
   const desc = await store.blobs.put(c.stream, { mediaType: c.mediaType });
   return { desc, diffID: await c.diffID };
@@ -78,9 +78,10 @@ async function putLayer(store: Store, change: Parameters<typeof createLayer>[0],
 /**
  * commitImage turns the container's changes into the new image (not yet written): the base
  * image (its own, or for a container made from a directory that directory as a first layer on
- * scratch) with the upper dir appended as a layer, the container's config and `changes`.
+ * scratch) with `change` (its root filesystem's diff) appended as a layer, the container's config
+ * and `changes`.
  */
-export async function commitImage(store: Store, rec: ContainerRecord, upper: string, opts: CommitOptions): Promise<{ image: Image; layer: CommitResult['layer'] }> {
+export async function commitImage(store: Store, rec: ContainerRecord, change: LayerChange, opts: CommitOptions): Promise<{ image: Image; layer: CommitResult['layer'] }> {
   let base: Image;
   const extra: Array<{ layer: ReturnType<Store['layer']>; history: { created_by: string } }> = [];
   if (rec.image) base = await store.image(rec.image.manifest);
@@ -89,7 +90,7 @@ export async function commitImage(store: Store, rec: ContainerRecord, upper: str
     const root = await putLayer(store, { from: undefined, to: rec.rootfs! }, opts.compression);
     extra.push({ layer: store.layer(root.desc, root.diffID), history: { created_by: `rootfs ${rec.rootfs!}` } });
   }
-  const top = await putLayer(store, { upper, xattrPrefix: 'trusted' }, opts.compression);
+  const top = await putLayer(store, change, opts.compression);
   const createdBy = [rec.Path, ...rec.Args].join(' ');
   const image = mutate(base, {
     config: commitConfig(rec),

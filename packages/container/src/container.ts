@@ -4,8 +4,11 @@ import { writeBundle, type ExportBundleOptions } from './bundle.js';
 import { commitImage, type CommitOptions, type CommitResult } from './commit.js';
 import { parseChanges } from '@stratum/image';
 import { connect } from 'node:net';
+import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cgroup, CgroupNotFoundError, type CgroupStats } from '@stratum/cgroup';
+import { exportRootfs, type ExportRootfsResult } from '@stratum/image-archive';
+import type { LayerChange } from '@stratum/layer';
 import { enter, type Process, type StdioItem } from '@stratum/namespace';
 import type { ContainerConfig } from '@stratum/oci';
 import { composeCommand } from './command.js';
@@ -19,11 +22,11 @@ import { readJsonLog, type LogLine, type LogsOptions } from './logs.js';
 import { capabilitySet, containerHostname } from './process-spec.js';
 import type { ContainerRecord, HostConfigRecord, ImageRecord, StateRecord } from './record.js';
 import { normalizeResources } from './resources.js';
-import { mountOverlayRoot, prepareInitLayer, unmountRoot } from './rootfs.js';
+import { ContainerRootfs, chooseDriver, driverOf, layersOf, prepareInitLayer, recordedChange, rootfsDirs, setLowerDirsProvider, unmountRoot } from './rootfs.js';
 import { Runtime, setGcImpl } from './runtime.js';
 import { runGc } from './gc.js';
 import { checkSpec, type ContainerSpec, type StartIO } from './spec.js';
-import { monitored, setLowerDirsProvider, setRemoveHook, startContainer } from './start.js';
+import { monitored, setRemoveHook, startContainer } from './start.js';
 import { lowersOf, resolveImage } from './images.js';
 import { resolveUserInRoot } from './user.js';
 import { attachVolumes, detachVolumes, needsCopyUp, volumeSpecs } from './volumes.js';
@@ -163,7 +166,7 @@ async function removeContainer(rt: Runtime, id: string, removeAnonymous: boolean
       throw e;
     }
     if (st.held) await releaseHeld(rt, st.held);
-    unmountRoot(rt.state.paths(id).rootfs);
+    unmountRoot(rootfsDirs(rt.state.paths(id), driverOf(rec)).merged);
     if (rec.HostConfig.AutoRemove) {
       mkdirSync(tombstoneDir(rt), { recursive: true, mode: 0o700 });
       writeJsonAtomic(join(tombstoneDir(rt), id), { ExitCode: st.ExitCode, OOMKilled: st.OOMKilled, Error: st.Error, FinishedAt: st.FinishedAt }, { durable: false });
@@ -223,6 +226,7 @@ export class Container implements AsyncDisposable {
     const s = checkSpec(spec);
     const rt = opts.runtime ?? Runtime.default();
     const id = newContainerId();
+    const driver = await chooseDriver(rt, s.driver ?? rt.options.driver);
     let config: ContainerConfig = {};
     let image: ImageRecord | undefined;
     let layerDirs: string[] = [];
@@ -289,6 +293,7 @@ export class Container implements AsyncDisposable {
       HostConfig: hostConfig,
       ...(image ? { image } : {}),
       ...(s.rootfs !== undefined ? { rootfs: s.rootfs } : {}),
+      driver: driver.name,
       network,
       detach: s.detach ?? false,
       mounts: [],
@@ -297,18 +302,18 @@ export class Container implements AsyncDisposable {
     const lowersBelowInit = s.rootfs !== undefined ? [s.rootfs] : layerDirs;
     let attached = false;
     const prepare = async (dir: string, r: ContainerRecord): Promise<void> => {
-      prepareInitLayer(join(dir, 'init'), lowersBelowInit);
+      const init = join(dir, 'init');
+      prepareInitLayer(init, lowersBelowInit);
       if (specs.length === 0) return;
-      let mounted: string | undefined;
+      // Copy-up reads the image's content at each volume's path: a read-only root filesystem in
+      // a scratch dir (the container's own is made at start), removed right after.
+      let scratch: ContainerRootfs | undefined;
       try {
-        if (needsCopyUp(specs)) {
-          mounted = join(dir, 'merged');
-          mountOverlayRoot({ lowers: [join(dir, 'init'), ...lowersBelowInit], upper: join(dir, 'diff'), work: join(dir, 'work'), target: mounted, source: `stratum-${id.slice(0, 12)}` });
-        }
+        if (needsCopyUp(specs)) scratch = await ContainerRootfs.prepare(rt, r, { dir: join(dir, 'copy-up'), init }, { readonly: true });
         attached = true;
-        r.mounts = await attachVolumes(rt, id, specs, mounted);
+        r.mounts = await attachVolumes(rt, id, specs, scratch?.path);
       } finally {
-        if (mounted) unmountRoot(mounted);
+        await scratch?.remove();
       }
     };
     for (let retry = 0; ; retry++) {
@@ -400,8 +405,8 @@ export class Container implements AsyncDisposable {
   async inspect(): Promise<ContainerInspect> {
     const st = await this.state();
     const p = this.runtime.state.paths(this.id);
-    const lowers = await this.#lowers();
-    return inspectOf(this.#record, st, p, lowers, this.runtime.options.cgroupParent ?? '');
+    const layers = await layersOf(this.runtime, this.#record, p);
+    return inspectOf(this.#record, st, p, layers, this.runtime.options.cgroupParent ?? '');
   }
 
   /** The live process when this process monitors the container. */
@@ -570,7 +575,7 @@ export class Container implements AsyncDisposable {
     if (st.Paused) throw new ContainerStateError(this.id, 'exec in', 'paused', 'unpause it first');
     const rec = this.#record;
     const paths = this.runtime.state.paths(this.id);
-    const user = resolveUserInRoot(paths.rootfs, opts.user ?? rec.Config.User, rec.HostConfig.GroupAdd ?? []);
+    const user = resolveUserInRoot(rootfsDirs(paths, driverOf(rec)).merged, opts.user ?? rec.Config.User, rec.HostConfig.GroupAdd ?? []);
     const env = processEnv(mergeEnv(rec.Config.Env, opts.env), { hostname: containerHostname(rec), tty: opts.tty ?? false, home: user.home });
     return enter(st.Pid, {
       argv,
@@ -705,12 +710,28 @@ export class Container implements AsyncDisposable {
     const pause = (opts.pause ?? true) && st.Running && !st.Paused;
     if (pause) await this.pause();
     try {
-      const { image, layer } = await commitImage(store, this.#record, this.runtime.state.paths(this.id).upper, opts);
+      // The layer is written to the store before the root filesystem is let go.
+      const { image, layer } = await this.#withRootfs(async (fs) => commitImage(store, this.#record, await fs.diff(), opts));
       const descriptor = await store.write(image, opts.ref, opts.signal ? { signal: opts.signal } : {});
       return { id: await image.configDigest(), descriptor, layer };
     } finally {
       if (pause) await this.unpause().catch(() => undefined);
     }
+  }
+
+  /**
+   * export writes the container's filesystem as one plain tar (`docker export`), running or
+   * stopped: its image layers with its changes merged, as the container sees its root without
+   * its volumes, binds and /etc files (the init layer's empty /etc/hosts, /proc … are there, as in
+   * Docker's). `output` is a file path (written atomically) or a Writable; through
+   * @stratum/image-archive's `exportRootfs`. A stopped container's root is mounted (or, with vfs,
+   * read in place) for the export, under its lock, so that a start waits.
+   */
+  async export(output: string | Writable, opts: { signal?: AbortSignal } = {}): Promise<ExportRootfsResult> {
+    if (typeof output !== 'string' && !(output !== null && typeof output === 'object' && typeof (output as Writable).write === 'function')) {
+      throw new TypeError('export: output must be a file path or a Writable');
+    }
+    return this.#withRootfs((fs) => exportRootfs(fs.path, output, opts.signal ? { signal: opts.signal } : {}));
   }
 
   /**
@@ -721,13 +742,39 @@ export class Container implements AsyncDisposable {
    */
   async exportBundle(dir: string, opts: ExportBundleOptions = {}): Promise<void> {
     if (typeof dir !== 'string' || dir === '') throw new TypeError('exportBundle: dir must be a path');
-    const lowers = await this.#lowers();
-    await this.runtime.state.lock(this.id, () => writeBundle(this.#record, this.runtime.state.paths(this.id), lowers, resolvePath(dir), opts));
+    await this.#withRootfs(async (fs) => writeBundle(this.#record, this.runtime.state.paths(this.id), fs.path, resolvePath(dir), opts));
   }
 
-  async #lowers(): Promise<string[]> {
-    const p = this.runtime.state.paths(this.id);
-    return this.#record.rootfs !== undefined ? [p.init, this.#record.rootfs] : [p.init, ...(await lowersOf(this.runtime, this.#record))];
+  /**
+   * #withRootfs runs `fn` with the container's root filesystem: while it runs, the one its monitor
+   * mounted (this process's handle, or the driver's layout when the monitor is another process);
+   * when it is not running, prepared by its driver for the call and released after, holding the
+   * container's lock so that no start mounts it meanwhile.
+   */
+  async #withRootfs<T>(fn: (fs: { path: string; diff(): Promise<LayerChange> }) => Promise<T>): Promise<T> {
+    const rt = this.runtime;
+    const rec = this.#record;
+    const paths = rt.state.paths(this.id);
+    const driver = driverOf(rec);
+    const recorded = (): { path: string; diff(): Promise<LayerChange> } => {
+      const dirs = rootfsDirs(paths, driver);
+      return { path: dirs.merged, diff: async () => recordedChange(this.id, driver, dirs) };
+    };
+    let st = await this.state();
+    if (!st.Running && st.held) {
+      await this.wait(); // exiting: its monitor is releasing it
+      st = await this.state();
+    }
+    if (st.Running) return fn(monitored(this.id)?.rootfs ?? recorded());
+    return rt.state.lock(this.id, async () => {
+      if (rt.state.state(this.id).Running) return fn(recorded()); // started before we got the lock
+      const fs = await ContainerRootfs.prepare(rt, rec, paths);
+      try {
+        return await fn(fs);
+      } finally {
+        await fs.release();
+      }
+    });
   }
 
   /** Stops (with the default timeout) and removes the container, with its anonymous volumes: for `await using`. */

@@ -12,7 +12,7 @@ export { resolveUser, parsePasswd, parseGroup, type ExecUser, type PasswdEntry, 
 export { parseBytes, normalizeResources, cgroupLimits, type ResourcesSpec, type NormalizedResources } from './resources.js';
 export { newContainerId, shortId, isContainerId, validateContainerName, generateName } from './ids.js';
 export { readJsonLog, JsonLogWriter, rfc3339Nano, type LogLine, type LogsOptions, type LogStream } from './logs.js';
-export { type ContainerInspect, type ContainerSummary, humanDuration } from './inspect.js';
+export { type ContainerInspect, type ContainerSummary, type GraphDriverData, humanDuration } from './inspect.js';
 export { type ContainerRecord, type StateRecord, type HostConfigRecord, type MountRecord, type ContainerStatus, type EndpointRecord, type PortBinding, type ImageRecord } from './record.js';
 export {
   ContainerError,

@@ -5,6 +5,20 @@
  */
 import type { ContainerConfig } from '@stratum/oci';
 import type { ContainerPaths, ContainerRecord, HostConfigRecord, PortBinding, StateRecord } from './record.js';
+import { driverOf, rootfsDirs } from './rootfs.js';
+
+/**
+ * GraphDriverData: `GraphDriver.Data` of {@link ContainerInspect}: the layer dirs (`LowerDir`, init
+ * layer first, `:`-joined as Docker's overlay2 shows them) and where the root is (`MergedDir`); the
+ * union drivers' `UpperDir`/`WorkDir`, vfs's `BaseDir` (the untouched copy `diff()` compares with).
+ */
+export interface GraphDriverData {
+  LowerDir: string;
+  MergedDir: string;
+  UpperDir?: string;
+  WorkDir?: string;
+  BaseDir?: string;
+}
 
 /** ContainerInspect: what {@link Container.inspect} returns (Docker's `docker container inspect` fields). */
 export interface ContainerInspect {
@@ -24,7 +38,8 @@ export interface ContainerInspect {
   Driver: string;
   Platform: string;
   HostConfig: HostConfigRecord & { LogConfig: { Type: string; Config: Record<string, string> }; CgroupParent: string };
-  GraphDriver: { Name: string; Data: { LowerDir: string; UpperDir: string; MergedDir: string; WorkDir: string } };
+  /** The storage driver (`overlay`, `fuse-overlayfs`, `vfs`) and its directories. */
+  GraphDriver: { Name: string; Data: GraphDriverData };
   Mounts: Array<{ Type: string; Name?: string; Source: string; Destination: string; Driver?: string; Mode: string; RW: boolean; Propagation: string }>;
   Config: ContainerConfig;
   NetworkSettings: {
@@ -49,8 +64,8 @@ export function portBindings(ports: ContainerRecord['network']['ports']): Record
   return out;
 }
 
-/** inspectOf builds the inspect document of a container from its records. Pure. */
-export function inspectOf(rec: ContainerRecord, st: StateRecord, paths: ContainerPaths, lowers: readonly string[], cgroupParent = ''): ContainerInspect {
+/** inspectOf builds the inspect document of a container from its records; `layers` are its root filesystem's layers, top (init) first. Pure. */
+export function inspectOf(rec: ContainerRecord, st: StateRecord, paths: ContainerPaths, layers: readonly string[], cgroupParent = ''): ContainerInspect {
   const ep = st.held?.endpoint;
   const ports: Record<string, PortBinding[] | null> = {};
   for (const k of Object.keys(rec.Config.ExposedPorts ?? {})) ports[k] = null;
@@ -70,6 +85,8 @@ export function inspectOf(rec: ContainerRecord, st: StateRecord, paths: Containe
     networks[rec.network.mode] = { NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '', Aliases: null };
   }
   const live = st.Running && ep !== undefined;
+  const driver = driverOf(rec);
+  const dirs = rootfsDirs(paths, driver);
   return {
     Id: rec.Id,
     Created: rec.Created,
@@ -83,10 +100,19 @@ export function inspectOf(rec: ContainerRecord, st: StateRecord, paths: Containe
     LogPath: paths.log,
     Name: `/${rec.Name}`,
     RestartCount: st.RestartCount,
-    Driver: 'overlay',
+    Driver: driver,
     Platform: 'linux',
     HostConfig: { ...rec.HostConfig, LogConfig: { Type: 'json-file', Config: {} }, CgroupParent: cgroupParent },
-    GraphDriver: { Name: 'overlay', Data: { LowerDir: lowers.join(':'), UpperDir: paths.upper, MergedDir: paths.rootfs, WorkDir: paths.work } },
+    GraphDriver: {
+      Name: driver,
+      Data: {
+        LowerDir: layers.join(':'),
+        MergedDir: dirs.merged,
+        ...(dirs.upper !== undefined ? { UpperDir: dirs.upper } : {}),
+        ...(dirs.work !== undefined ? { WorkDir: dirs.work } : {}),
+        ...(dirs.base !== undefined ? { BaseDir: dirs.base } : {}),
+      },
+    },
     Mounts: rec.mounts.map(({ spawn: _s, Spec: _p, ...m }) => m),
     Config: rec.Config,
     NetworkSettings: {

@@ -7,8 +7,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
-import { BridgeNetwork, type CommandRunner, type NetworkInspect } from '@stratum/netns';
+import { BridgeNetwork, type NetworkInspect } from '@stratum/netns';
 import { ContainerError } from './errors.js';
 import { readJson, withLock, writeJsonAtomic } from './fsutil.js';
 
@@ -52,24 +51,6 @@ export class NetworkInUseError extends ContainerError {
     this.endpoints = endpoints;
   }
 }
-
-/**
- * firewallCommand runs nft/iptables for the networks: a child process without a shell, like
- * @stratum/netns's default runner, but a command that exits without reading its (empty) stdin
- * cannot turn the EPIPE of that write into an uncaught exception.
- */
-const firewallCommand: CommandRunner = (argv, input) =>
-  new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdin.on('error', () => undefined); // EPIPE: the exit status says what happened
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')}: exit ${code}: ${err.trim()}`))));
-    child.stdin.end(input ?? '');
-  });
 
 /** DEFAULT_NETWORK: the default bridge network's settings. */
 export const DEFAULT_NETWORK: Readonly<Required<Omit<NetworkConfig, 'gateway'>>> = Object.freeze({ name: 'bridge', bridge: 'stratum0', subnet: '10.88.0.0/16', nat: true });
@@ -145,7 +126,7 @@ export class Networks {
   }
 
   #make(rec: Stored): Promise<BridgeNetwork> {
-    return BridgeNetwork.create({ name: rec.name, bridge: rec.bridge, subnet: rec.subnet, ...(rec.gateway ? { gateway: rec.gateway } : {}), nat: rec.nat, stateDir: this.#stateDir, runCommand: firewallCommand });
+    return BridgeNetwork.create({ name: rec.name, bridge: rec.bridge, subnet: rec.subnet, ...(rec.gateway ? { gateway: rec.gateway } : {}), nat: rec.nat, stateDir: this.#stateDir });
   }
 
   /**

@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import type { ContainerConfig } from '@stratum/oci';
+import type { DriverName } from '@stratum/union-fs';
 import type { VolumeMount } from '@stratum/volume';
 import type { ProcessRef } from './fsutil.js';
 import type { NormalizedResources } from './resources.js';
@@ -65,8 +66,13 @@ export interface ContainerRecord {
   HostConfig: HostConfigRecord;
   /** The image, when created from one. */
   image?: ImageRecord;
-  /** A root directory given instead of an image (the overlay's only lower layer). */
+  /** A root directory given instead of an image (the root filesystem's only layer below the init layer). */
   rootfs?: string;
+  /**
+   * The storage driver of its root filesystem (@stratum/union-fs), chosen at create; absent in
+   * records written before drivers were recorded (those are overlay).
+   */
+  driver?: DriverName;
   /** The network mode resolved: `bridge:<network>`, `host`, `none`, `container:<id>`. */
   network: { mode: 'bridge' | 'host' | 'none' | 'container'; name?: string; container?: string; ports: Array<{ host: number; container: number; protocol: 'tcp' | 'udp'; hostIp: string }> };
   /** Run by a detached monitor process (true) or by the process that starts it. */
@@ -119,8 +125,10 @@ export interface StateRecord {
   process?: ProcessRef;
   /** Kernel objects held while running (what gc() removes when the monitor died). */
   held?: {
-    /** The overlay (or bind) mount of the root filesystem. */
+    /** The mount of the root filesystem (the driver's: overlay, fuse-overlayfs, or vfs's nodev bind). */
     rootfs?: string;
+    /** Its storage driver. */
+    driver?: DriverName;
     /** The cgroup path relative to the hierarchy roots. */
     cgroup?: string;
     /** The bridge endpoint. */
@@ -138,13 +146,8 @@ export interface ContainerPaths {
   hosts: string;
   hostname: string;
   resolvConf: string;
-  /** The overlay's upper dir (the container's own changes). */
-  upper: string;
-  work: string;
-  /** Mount points and files Docker's "init layer" holds (/proc, /dev, /etc/hosts …), a lower dir. */
+  /** Mount points and files Docker's "init layer" holds (/proc, /dev, /etc/hosts …), the top layer below the container's changes. */
   init: string;
-  /** Where the root filesystem is mounted while running. */
-  rootfs: string;
 }
 
 /** containerPaths lays out `<root>/containers/<id>/`. Pure. */
@@ -159,10 +162,7 @@ export function containerPaths(root: string, id: string): ContainerPaths {
     hosts: join(dir, 'hosts'),
     hostname: join(dir, 'hostname'),
     resolvConf: join(dir, 'resolv.conf'),
-    upper: join(dir, 'diff'),
-    work: join(dir, 'work'),
     init: join(dir, 'init'),
-    rootfs: join(dir, 'merged'),
   };
 }
 

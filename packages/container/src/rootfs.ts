@@ -1,16 +1,26 @@
 /**
- * The container's root filesystem: an overlay of the image's layers (or a given directory),
- * Docker's "init layer" (the mount points and /etc files a container always has, kept out of
- * commits) and the container's own upper dir.
+ * The container's root filesystem, made by a storage driver of @stratum/union-fs over the
+ * layers [init layer, image layers…] (top first): kernel `overlay`, `fuse-overlayfs`, or `vfs`
+ * (full copies). Docker's "init layer" holds the mount points and /etc files a container always
+ * has, so they never land in a commit. The driver is chosen once per container, at create
+ * (`selectDriver`, or forced), and recorded in config.json; its state lives in the container's
+ * directory (`upper/ work/ merged/` for the union drivers, `base/ rootfs/ vfs.json` for vfs).
  */
-import { chownSync, closeSync, lstatSync, mkdirSync, openSync, constants as fsc } from 'node:fs';
+import { chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
-import { AT, MNT, MOUNT_ATTR, features, mountFs, mountSetattr, umount2 } from '@stratum/native';
+import type { LayerChange } from '@stratum/layer';
+import { AT, MNT, MOUNT_ATTR, MOVE_MOUNT, OPEN_TREE, moveMount, mountSetattr, openTree, umount2 } from '@stratum/native';
+import { DriverUnavailableError, fuseOverlayDriver, overlayDriver, selectDriver, vfsDriver, type Driver, type DriverName, type Rootfs } from '@stratum/union-fs';
 import { FeatureUnavailableError } from './errors.js';
 import { isErrno } from './fsutil.js';
+import type { ContainerPaths, ContainerRecord } from './record.js';
+import type { Runtime } from './runtime.js';
 
 const INIT_DIRS = ['dev', 'dev/pts', 'dev/shm', 'dev/mqueue', 'proc', 'sys', 'etc'];
 const INIT_FILES = ['etc/hosts', 'etc/hostname', 'etc/resolv.conf'];
+
+/** DRIVER_NAMES: the storage drivers a container's root filesystem can be made with, best first. */
+export const DRIVER_NAMES: readonly DriverName[] = Object.freeze(['overlay', 'fuse-overlayfs', 'vfs']);
 
 function lookup(lowers: readonly string[], rel: string): { mode: number; uid: number; gid: number; dir: boolean } | undefined {
   for (const lower of lowers) {
@@ -41,12 +51,12 @@ function lookup(lowers: readonly string[], rel: string): { mode: number; uid: nu
 }
 
 /**
- * prepareInitLayer fills `init` (a lower dir above the image, below the container's upper) like
- * Docker's init layer: /dev, /dev/pts, /dev/shm, /dev/mqueue, /proc, /sys, /etc as directories
- * (mode and owner of the image's own when it has them) and empty /etc/hosts, /etc/hostname,
- * /etc/resolv.conf to bind the container's files onto. So these mount points never land in the
- * upper dir (and never in a commit), and they exist even under a read-only root.
- * `lowers` are the image's layer dirs, top first.
+ * prepareInitLayer fills `init` (a layer above the image, below the container's own changes)
+ * like Docker's init layer: /dev, /dev/pts, /dev/shm, /dev/mqueue, /proc, /sys, /etc as
+ * directories (mode and owner of the image's own when it has them) and empty /etc/hosts,
+ * /etc/hostname, /etc/resolv.conf to bind the container's files onto. So these mount points never
+ * land in the container's changes (and never in a commit), and they exist even under a read-only
+ * root. `lowers` are the image's layer dirs, top first.
  */
 export function prepareInitLayer(init: string, lowers: readonly string[]): void {
   mkdirSync(init, { recursive: true, mode: 0o755 });
@@ -59,43 +69,184 @@ export function prepareInitLayer(init: string, lowers: readonly string[]): void 
   for (const f of INIT_FILES) closeSync(openSync(join(init, f), fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o644));
 }
 
-/** OverlayMountOptions: the dirs of a container's overlay. */
-export interface OverlayMountOptions {
-  /** Lower dirs, top first. */
-  lowers: readonly string[];
-  upper: string;
-  work: string;
-  target: string;
-  readOnly?: boolean;
-  /** Shows in /proc/mounts (keep `stratum` in it). */
-  source?: string;
+const drivers = new Map<DriverName, Driver>();
+
+/**
+ * containerDriver returns the union-fs driver containers use for `name`: the union drivers mount
+ * with `nodev` (no device cgroup is managed here, so a device node an image ships must not open
+ * the host's device), vfs as is (its root is bound `nodev` at start, see {@link ContainerRootfs}).
+ */
+export function containerDriver(name: DriverName): Driver {
+  let d = drivers.get(name);
+  if (!d) {
+    if (name === 'overlay') d = overlayDriver({ nodev: true });
+    else if (name === 'fuse-overlayfs') d = fuseOverlayDriver({ nodev: true });
+    else if (name === 'vfs') d = vfsDriver();
+    else throw new TypeError(`unknown storage driver ${JSON.stringify(name)} (overlay, fuse-overlayfs or vfs)`);
+    drivers.set(name, d);
+  }
+  return d;
 }
 
 /**
- * mountOverlayRoot mounts the overlay with the new mount API (`lowerdir+` per layer on
- * Linux ≥ 6.8, else one colon-joined `lowerdir`); `index=off` so that the shared layer dirs can
- * sit under any number of overlays. Read-only with MOUNT_ATTR_RDONLY. Like
- * `mount -t overlay -o lowerdir=…,upperdir=…,workdir=… stratum TARGET`.
+ * chooseDriver picks the storage driver of a new container: `forced` when given (its check must
+ * pass, else DriverUnavailableError with the reason), else the best one that works for this
+ * process on the state dir's filesystem (union-fs `selectDriver`: overlay → fuse-overlayfs →
+ * vfs, each tried for real once per process).
  */
-export function mountOverlayRoot(o: OverlayMountOptions): void {
-  mkdirSync(o.upper, { recursive: true, mode: 0o755 });
-  mkdirSync(o.work, { recursive: true, mode: 0o700 });
-  mkdirSync(o.target, { recursive: true, mode: 0o755 });
-  const opts: Array<[string, string?]> = [];
-  if (features().overlayLowerdirPlus) for (const l of o.lowers) opts.push(['lowerdir+', l]);
-  else opts.push(['lowerdir', o.lowers.join(':')]);
-  opts.push(['upperdir', o.upper], ['workdir', o.work], ['index', 'off']);
-  try {
-    mountFs({ fstype: 'overlay', source: o.source ?? 'stratum', options: opts, target: o.target, attrs: MOUNT_ATTR.NODEV | (o.readOnly ? MOUNT_ATTR.RDONLY : 0) });
-  } catch (e) {
-    if (isErrno(e, 'ENODEV')) throw new FeatureUnavailableError('overlay root filesystems', 'the kernel has no overlay filesystem (modprobe overlay); a vfs copy fallback belongs to @stratum/union-fs, which this runtime does not use yet');
-    throw e;
+export async function chooseDriver(rt: Runtime, forced?: DriverName): Promise<{ name: DriverName; reason: string }> {
+  if (forced !== undefined) {
+    const c = await containerDriver(forced).check({ dir: rt.root });
+    if (!c.available) throw new DriverUnavailableError(forced, c.reason);
+    return { name: forced, reason: c.reason };
+  }
+  const choice = await selectDriver({ dir: rt.root });
+  return { name: choice.driver.name, reason: choice.reason };
+}
+
+/** driverOf: a container's storage driver (records made before drivers were recorded are overlay). */
+export function driverOf(rec: Pick<ContainerRecord, 'driver'>): DriverName {
+  return rec.driver ?? 'overlay';
+}
+
+/** RootfsDirs: where a driver keeps a container's root filesystem (what `inspect().GraphDriver.Data` shows). */
+export interface RootfsDirs {
+  /** The directory the container sees as `/` (mounted while it runs). */
+  merged: string;
+  /** The container's own changes (union drivers). */
+  upper?: string;
+  work?: string;
+  /** The untouched copy of the layers (vfs). */
+  base?: string;
+}
+
+/** rootfsDirs lays out a driver's directories in the container's directory. Pure. */
+export function rootfsDirs(paths: Pick<ContainerPaths, 'dir'>, driver: DriverName): RootfsDirs {
+  if (driver === 'vfs') return { merged: join(paths.dir, 'rootfs'), base: join(paths.dir, 'base') };
+  return { merged: join(paths.dir, 'merged'), upper: join(paths.dir, 'upper'), work: join(paths.dir, 'work') };
+}
+
+/** LowerDirsProvider: the image layer dirs of a container (top first); installed by the image support. */
+export type LowerDirsProvider = (rt: Runtime, rec: ContainerRecord) => Promise<string[]>;
+
+let lowerProvider: LowerDirsProvider | undefined;
+
+/** setLowerDirsProvider installs how image layers become layer dirs (the layer cache). @internal */
+export function setLowerDirsProvider(p: LowerDirsProvider): void {
+  lowerProvider = p;
+}
+
+/** layersOf: a container's layers for the driver, top first: its init layer, then its image's layers (or its rootfs directory). */
+export async function layersOf(rt: Runtime, rec: ContainerRecord, paths: Pick<ContainerPaths, 'init'>): Promise<string[]> {
+  if (rec.rootfs !== undefined) return [paths.init, rec.rootfs];
+  if (!lowerProvider) throw new TypeError('this container needs image layers, but no image support is loaded');
+  return [paths.init, ...(await lowerProvider(rt, rec))];
+}
+
+/**
+ * ContainerRootfs is a container's root filesystem prepared by its driver in this process: `path`
+ * is what the container sees as `/`. With `bound` (for running it) a vfs root is also bound onto
+ * itself `nodev` — the union drivers mount `nodev` already — so that one kernel mount backs every
+ * driver's running root, which `makeReadOnly` can turn read-only and gc can find under the
+ * container's directory. `release()` unmounts and keeps every change; the changes are `diff()`.
+ */
+export class ContainerRootfs {
+  readonly driver: DriverName;
+  /** The directory the container sees as `/`. */
+  readonly path: string;
+  readonly #rootfs: Rootfs;
+  #bound: boolean;
+
+  private constructor(driver: DriverName, rootfs: Rootfs, bound: boolean) {
+    this.driver = driver;
+    this.#rootfs = rootfs;
+    this.path = rootfs.path;
+    this.#bound = bound;
+  }
+
+  /**
+   * ContainerRootfs.prepare makes the root filesystem of `rec` in its directory `dir` (the
+   * container's, or a scratch one), layers as {@link layersOf} gives them. Not idempotent for the
+   * union drivers (a second prepare would mount again): callers hold the container's lock and
+   * know it is not mounted. On failure nothing stays mounted.
+   */
+  static async prepare(rt: Runtime, rec: ContainerRecord, paths: Pick<ContainerPaths, 'dir' | 'init'>, opts: { bound?: boolean; readonly?: boolean; signal?: AbortSignal } = {}): Promise<ContainerRootfs> {
+    const driver = driverOf(rec);
+    const layers = await layersOf(rt, rec, paths);
+    // Containers made before the drivers of @stratum/union-fs kept their overlay upper dir in diff/.
+    if (rec.driver === undefined && !existsSync(join(paths.dir, 'upper')) && existsSync(join(paths.dir, 'diff'))) renameSync(join(paths.dir, 'diff'), join(paths.dir, 'upper'));
+    let rootfs: Rootfs;
+    try {
+      rootfs = await containerDriver(driver).prepare(layers, { dir: paths.dir, ...(opts.readonly ? { readonly: true } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+    } catch (e) {
+      if (e instanceof DriverUnavailableError) throw new FeatureUnavailableError(`the ${driver} storage driver`, `${e.reason} (the container was created with it; containers created where it works use it)`);
+      throw e;
+    }
+    const bind = (opts.bound ?? false) && driver === 'vfs';
+    if (bind) {
+      try {
+        bindNodev(rootfs.path);
+      } catch (e) {
+        await rootfs.release().catch(() => undefined);
+        throw e;
+      }
+    }
+    return new ContainerRootfs(driver, rootfs, bind);
+  }
+
+  /** makeReadOnly turns the running root read-only (mount_setattr MOUNT_ATTR_RDONLY), like `mount -o remount,ro,bind`. */
+  makeReadOnly(): void {
+    mountSetattr(AT.FDCWD, this.path, 0, { attrSet: MOUNT_ATTR.RDONLY });
+  }
+
+  /** diff: the changes since the layers, in the shape `createLayer` takes (the union-fs Rootfs's diff). */
+  diff(): Promise<LayerChange> {
+    return this.#rootfs.diff();
+  }
+
+  /** remove releases, then deletes what prepare made (the changes too): for scratch roots. */
+  async remove(): Promise<void> {
+    await this.release();
+    await this.#rootfs.remove();
+  }
+
+  /** release unmounts (what this process mounted) and keeps every change on disk. Idempotent. */
+  async release(): Promise<void> {
+    if (this.#bound) {
+      unmountRoot(this.path);
+      this.#bound = false;
+    }
+    await this.#rootfs.release();
   }
 }
 
-/** makeReadOnly turns the mount at `target` read-only (mount_setattr MOUNT_ATTR_RDONLY), like `mount -o remount,ro,bind`. */
-export function makeReadOnly(target: string): void {
-  mountSetattr(AT.FDCWD, target, 0, { attrSet: MOUNT_ATTR.RDONLY });
+/**
+ * bindNodev binds `dir` onto itself with MOUNT_ATTR_NODEV (open_tree clone → mount_setattr →
+ * move_mount), like `mount --bind -o nodev DIR DIR`: the attributes are set on the detached copy,
+ * so the bind is never visible without them.
+ */
+function bindNodev(dir: string): void {
+  const fd = openTree(AT.FDCWD, dir, OPEN_TREE.CLONE | OPEN_TREE.CLOEXEC);
+  try {
+    mountSetattr(fd, '', AT.EMPTY_PATH, { attrSet: MOUNT_ATTR.NODEV });
+    moveMount(fd, '', AT.FDCWD, dir, MOVE_MOUNT.F_EMPTY_PATH);
+  } finally {
+    fd.close();
+  }
+}
+
+/**
+ * recordedChange: the changes of a container whose root another process (its monitor) has
+ * mounted, from the driver's layout alone: overlay's upper dir, vfs's two trees. fuse-overlayfs
+ * writes its upper dir in its own form, which only its Rootfs handle turns into the kernel's.
+ */
+export function recordedChange(id: string, driver: DriverName, dirs: RootfsDirs): LayerChange {
+  if (driver === 'overlay') return { upper: dirs.upper!, xattrPrefix: 'trusted' };
+  if (driver === 'vfs') return { from: dirs.base!, to: dirs.merged };
+  throw new FeatureUnavailableError(
+    'reading the changes of a running fuse-overlayfs container from another process',
+    `container ${id.slice(0, 12)} runs under a monitor in another process; stop it (or use its monitor's process) to commit or export it`,
+  );
 }
 
 /** unmountRoot detaches the mount at `target` (`umount -l`); fine when nothing is mounted there. Idempotent. */

@@ -4,8 +4,10 @@ import { join, resolve } from 'node:path';
 import type { Store } from '@stratum/image';
 import { closeImageStore, imageStore } from './images.js';
 import type { RegistryClientOptions } from '@stratum/registry-client';
+import type { DriverName } from '@stratum/union-fs';
 import type { GcOptions, GcReport } from './gc.js';
 import { Networks, type NetworkConfig } from './networks.js';
+import { checkDriverName } from './spec.js';
 import { StateDir } from './state-dir.js';
 
 /** RuntimeOptions: where a runtime keeps its state and what its defaults are. */
@@ -21,6 +23,13 @@ export interface RuntimeOptions {
   /** Pull missing images (default true), with these registry client options (default: Docker's credentials from ~/.docker/config.json). */
   pull?: boolean;
   registry?: RegistryClientOptions;
+  /**
+   * The storage driver of new containers' root filesystems (`dockerd --storage-driver`):
+   * `'overlay'`, `'fuse-overlayfs'` or `'vfs'`. Default: the best one that works here
+   * (@stratum/union-fs `selectDriver`, tried on the state dir's filesystem). A container's own
+   * `driver` wins.
+   */
+  driver?: DriverName;
   /** Parent of the containers' cgroups, relative to the hierarchy roots (`--cgroup-parent`); default none: `stratum-<id>` at the root. */
   cgroupParent?: string;
 }
@@ -57,6 +66,7 @@ export class Runtime implements AsyncDisposable {
   #closed = false;
 
   private constructor(opts: RuntimeOptions) {
+    checkDriverName(opts.driver, 'RuntimeOptions.driver');
     this.root = resolve(opts.root ?? defaultRoot());
     this.options = Object.freeze({ ...opts, root: this.root });
     mkdirSync(this.root, { recursive: true, mode: 0o711 });

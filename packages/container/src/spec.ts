@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { parsePortSpec, parseExtraHost, type PortSpec } from '@stratum/netns';
 import { CAPABILITY_NAMES } from '@stratum/namespace';
+import type { DriverName } from '@stratum/union-fs';
 import type { CommandInput } from './command.js';
 import type { EnvInput } from './env.js';
 import { validateContainerName } from './ids.js';
@@ -69,6 +70,13 @@ export interface ContainerSpec {
   tmpfs?: string[] | Record<string, string>;
   /** `--read-only`: the root filesystem is mounted read-only. */
   readOnly?: boolean;
+  /**
+   * The storage driver of the root filesystem (`podman --storage-driver`): `'overlay'`,
+   * `'fuse-overlayfs'` or `'vfs'` (full copies). Default: the runtime's `driver` option, else the
+   * best one that works here (@stratum/union-fs `selectDriver`). Recorded at create; a forced driver
+   * that cannot work here fails the create with DriverUnavailableError.
+   */
+  driver?: DriverName;
   /** `-m`, `--memory-swap`, `--cpus`, `--cpu-shares`, `--cpuset-cpus`, `--pids-limit`. */
   resources?: ResourcesSpec;
   /** `--init`: an init as PID 1 reaps zombies and forwards signals. */
@@ -203,6 +211,7 @@ export function checkSpec(spec: ContainerSpec): CheckedSpec {
   for (const k of ['readOnly', 'init', 'tty', 'interactive', 'autoRemove', 'detach'] as const) {
     if (spec[k] !== undefined && typeof spec[k] !== 'boolean') throw new TypeError(`${k} must be a boolean`);
   }
+  checkDriverName(spec.driver, 'driver');
   const net = spec.network;
   if (net !== undefined && typeof net !== 'string' && !(net !== null && typeof net === 'object' && 'container' in net)) {
     throw new TypeError("network must be 'bridge', 'host', 'none', a network name, 'container:NAME' or { container }");
@@ -211,4 +220,11 @@ export function checkSpec(spec: ContainerSpec): CheckedSpec {
     throw new TypeError('ports can only be published on a bridge network');
   }
   return out;
+}
+
+/** checkDriverName: TypeError unless `v` is undefined or a storage driver name (`overlay`, `fuse-overlayfs`, `vfs`). */
+export function checkDriverName(v: unknown, what: string): DriverName | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'overlay' && v !== 'fuse-overlayfs' && v !== 'vfs') throw new TypeError(`${what} must be 'overlay', 'fuse-overlayfs' or 'vfs', got ${JSON.stringify(v)}`);
+  return v;
 }

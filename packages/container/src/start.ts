@@ -19,26 +19,10 @@ import { JsonLogWriter, type LogStream } from './logs.js';
 import { processSpecParts, containerHostname } from './process-spec.js';
 import { cgroupLimits } from './resources.js';
 import type { ContainerPaths, ContainerRecord, EndpointRecord, StateRecord } from './record.js';
-import { makeReadOnly, mountOverlayRoot, unmountRoot } from './rootfs.js';
+import { ContainerRootfs, driverOf, rootfsDirs } from './rootfs.js';
 import type { Runtime } from './runtime.js';
 import type { StartIO } from './spec.js';
 import { resolveUserInRoot } from './user.js';
-
-/** LowerDirsProvider: the provider of a container's lower dirs (image layers, top first); set by the image support. */
-export type LowerDirsProvider = (rt: Runtime, rec: ContainerRecord) => Promise<string[]>;
-
-let lowerProvider: LowerDirsProvider | undefined;
-
-/** setLowerDirsProvider installs how image layers become lower dirs (the layer cache). @internal */
-export function setLowerDirsProvider(p: LowerDirsProvider): void {
-  lowerProvider = p;
-}
-
-async function lowerDirs(rt: Runtime, rec: ContainerRecord, paths: ContainerPaths): Promise<string[]> {
-  if (rec.rootfs !== undefined) return [paths.init, rec.rootfs];
-  if (!lowerProvider) throw new TypeError('this container needs image layers, but no image support is loaded');
-  return [paths.init, ...(await lowerProvider(rt, rec))];
-}
 
 /** mkdirInRoot creates `path` (and its parents) inside `root`, every component resolved in the root. Owned by uid/gid, mode 0755. */
 export function mkdirInRoot(root: string, path: string, uid = 0, gid = 0): void {
@@ -121,7 +105,7 @@ export function oomKilled(cg: Cgroup): boolean {
 
 /** Held: the kernel objects one run of a container holds, released in reverse order. */
 class Held {
-  rootfs?: string;
+  rootfs?: ContainerRootfs;
   cgroup?: Cgroup;
   netns?: Netns;
   network?: BridgeNetwork;
@@ -157,9 +141,7 @@ class Held {
         await cg.kill();
         await cg.delete();
       }),
-      step(() => {
-        if (r) unmountRoot(r);
-      }),
+      step(() => r?.release()),
     ]);
     if (errors.length) throw errors[0];
   }
@@ -216,6 +198,8 @@ async function setupNetwork(rt: Runtime, rec: ContainerRecord, held: Held): Prom
 export interface Running {
   readonly id: string;
   readonly process: Process;
+  /** Its root filesystem as this process mounted it. */
+  readonly rootfs: ContainerRootfs;
   /** Resolves with the final state once the container has exited and everything is released (and removed with autoRemove). */
   readonly done: Promise<StateRecord>;
 }
@@ -258,7 +242,7 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
   if ((process.geteuid?.() ?? 0) !== 0) {
     throw new FeatureUnavailableError(
       'starting a container without root',
-      'this process mounts the overlay root filesystem, creates v1/hybrid cgroup directories and bridge network endpoints in the host namespaces, which need root; rootless processes in namespaces are what @stratum/namespace (user namespaces), @stratum/volume and a delegated cgroup v2 subtree offer',
+      'this process mounts the root filesystem, creates v1/hybrid cgroup directories and bridge network endpoints in the host namespaces, which need root; rootless processes in namespaces are what @stratum/namespace (user namespaces), @stratum/volume and a delegated cgroup v2 subtree offer',
     );
   }
   return sd.lock(id, async () => {
@@ -269,7 +253,8 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
     let p: Process | undefined;
     let networkPending: Promise<NetworkSetup> | undefined;
     try {
-      const lowers = await lowerDirs(rt, rec, paths);
+      const driver = driverOf(rec);
+      const root = rootfsDirs(paths, driver).merged;
       const cgroupPath = rt.cgroupPath(id);
       // Intent first: a crash from here on leaves nothing gc() cannot find.
       // (Not fsynced: the page cache outlives a killed process, and the kernel objects it guards
@@ -277,7 +262,7 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
       sd.updateLocked(
         id,
         (s) => {
-          s.held = { rootfs: paths.rootfs, cgroup: cgroupPath };
+          s.held = { rootfs: root, driver, cgroup: cgroupPath };
           s.monitor = processRef(process.pid)!;
         },
         { durable: false },
@@ -286,8 +271,10 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
       // pool) is set up while this thread mounts the root and makes the cgroup.
       const setup = setupNetwork(rt, rec, held);
       networkPending = setup;
-      mountOverlayRoot({ lowers, upper: paths.upper, work: paths.work, target: paths.rootfs, source: `stratum-${id.slice(0, 12)}` });
-      held.rootfs = paths.rootfs;
+      // Handled below (awaited, or awaited in the catch): not an unhandled rejection meanwhile.
+      setup.catch(() => undefined);
+      const fs = await ContainerRootfs.prepare(rt, rec, paths, { bound: true });
+      held.rootfs = fs;
       held.cgroup = Cgroup.createSync(cgroupPath, cgroupLimits(rec.HostConfig), { controllers: cgroupControllers(rec) });
       const { net, ips, gateway, endpoint, etc, hostname } = await setup;
       networkPending = undefined;
@@ -307,13 +294,13 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
           hostNetwork: mode === 'host',
         });
       }
-      const user = resolveUserInRoot(paths.rootfs, rec.Config.User, rec.HostConfig.GroupAdd ?? []);
-      if (rec.Config.WorkingDir) mkdirInRoot(paths.rootfs, rec.Config.WorkingDir);
+      const user = resolveUserInRoot(root, rec.Config.User, rec.HostConfig.GroupAdd ?? []);
+      if (rec.Config.WorkingDir) mkdirInRoot(root, rec.Config.WorkingDir);
       if (rec.HostConfig.ReadonlyRootfs) {
         // The mount points of volumes, binds and tmpfs are made while the root is still writable
         // (runc remounts the root read-only after its mounts for the same reason).
-        for (const m of rec.mounts) makeMountTarget(paths.rootfs, m.spawn);
-        makeReadOnly(paths.rootfs);
+        for (const m of rec.mounts) makeMountTarget(root, m.spawn);
+        fs.makeReadOnly();
       }
       const parts = processSpecParts(rec, etc, user);
       const tty = rec.Config.Tty === true;
@@ -329,7 +316,7 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
           namespaces,
           ...(namespaces.uts ? { hostname: parts.hostname } : {}),
           ...(namespaces.uts && rec.Config.Domainname ? { domainname: rec.Config.Domainname } : {}),
-          rootfs: paths.rootfs,
+          rootfs: root,
           mounts: parts.mounts,
           maskedPaths: parts.maskedPaths,
           readonlyPaths: parts.readonlyPaths,
@@ -360,10 +347,10 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
         s.FinishedAt = '0001-01-01T00:00:00Z';
         if (ref) s.process = ref;
         s.monitor = processRef(process.pid)!;
-        s.held = { rootfs: paths.rootfs, cgroup: cgroupPath, ...(endpoint ? { endpoint } : {}) };
+        s.held = { rootfs: root, driver, cgroup: cgroupPath, ...(endpoint ? { endpoint } : {}) };
       }, { durable: false });
       const pumps = pump(proc, log, io, tty);
-      const r: Running = { id, process: proc, done: finish(rt, rec, proc, held, log, pumps) };
+      const r: Running = { id, process: proc, rootfs: fs, done: finish(rt, rec, proc, held, log, pumps) };
       running.set(id, r);
       void r.done.finally(() => {
         if (running.get(id) === r) running.delete(id);
