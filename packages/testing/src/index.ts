@@ -3,3 +3,4 @@ export { guard, inCI, CapabilityMissingError, type SkippableContext } from './gu
 export { type HostSnapshot, type Leak, type LeakCheckHooks, LeakError, snapshotHost, diffHost, useLeakCheck } from './leaks.js';
 export { prng, type TreeEntry, randomTree, tarOf, memoryLayer, memoryImage, randomImage } from './random.js';
 export { testUser } from './users.js';
+export { runReadmeSnippet, type ReadmeSnippetRun } from './readme.js';
