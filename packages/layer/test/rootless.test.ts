@@ -3,11 +3,11 @@
  * devices skipped with a warning, trusted.* xattrs skipped with a warning, overlay whiteouts
  * with the user.overlay.* xattrs and 0/0 character devices (allowed unprivileged since Linux 5.8).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chownSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { guard, probe, useLeakCheck } from '@stratum/testing';
+import { guard, probe, testUser, useLeakCheck } from '@stratum/testing';
 import { tempDir } from './helpers.js';
 
 useLeakCheck({ beforeEach, afterEach });
@@ -16,17 +16,11 @@ const USER = 'stratum-rootless';
 const tsx = fileURLToPath(new URL('../../../node_modules/tsx/dist/loader.mjs', import.meta.url));
 const fixture = fileURLToPath(new URL('./fixtures/rootless.ts', import.meta.url));
 
-function ensureUser(): { uid: number; gid: number } {
-  if (spawnSync('id', ['-u', USER]).status !== 0) {
-    execFileSync('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', '--comment', 'Stratum rootless tests', USER]);
-  }
-  return { uid: Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', USER], { encoding: 'utf8' })) };
-}
 
 describe('rootless apply and create', () => {
   let ids: { uid: number; gid: number } | undefined;
   beforeAll(() => {
-    if (probe('root') === null && probe('tool:setpriv') === null && probe('tool:useradd') === null) ids = ensureUser();
+    if (probe('root') === null && probe('tool:setpriv') === null && probe('tool:useradd') === null) ids = testUser(USER);
   });
 
   it('as an unprivileged user: files are the user’s, devices and trusted.* skipped with warnings, overlay form with user.* xattrs', (ctx) => {

@@ -3,7 +3,7 @@ import { chownSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { guard, useLeakCheck } from '@stratum/testing';
+import { guard, testUser, useLeakCheck } from '@stratum/testing';
 import { busyboxRootfs, tempDir } from './helpers.js';
 
 useLeakCheck({ beforeEach, afterEach });
@@ -13,17 +13,11 @@ const USER = 'stratum-rootless';
 const tsx = fileURLToPath(new URL('../../../node_modules/tsx/dist/loader.mjs', import.meta.url));
 const fixture = fileURLToPath(new URL('./fixtures/rootless.ts', import.meta.url));
 
-function ensureUser(): { uid: number; gid: number } {
-  if (spawnSync('id', ['-u', USER]).status !== 0) {
-    execFileSync('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', '--comment', 'Stratum rootless tests', USER]);
-  }
-  return { uid: Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', USER], { encoding: 'utf8' })) };
-}
 
 describe('rootless', () => {
   it('an unprivileged user keeps a volume store, copies up (owners it cannot set become its own) and mounts into a rootless container', (ctx) => {
     guard(ctx, 'root', 'native', 'unprivileged-userns', 'tool:setpriv', 'tool:useradd');
-    const ids = ensureUser();
+    const ids = testUser(USER);
     using t = tempDir('rootless');
     const rootfs = busyboxRootfs(join(t.dir, 'rootfs'));
     mkdirSync(join(rootfs, 'data'));
