@@ -115,6 +115,8 @@ describe('spec validation', () => {
     expect(() => checkSpec({ rootfs: '/r', name: 'bad name' })).toThrow(/container name/);
     expect(() => checkSpec({ rootfs: '/r', ports: ['80'] })).toThrow(/published port/);
     expect(() => checkSpec({ rootfs: '/r', network: 'host', ports: ['8080:80'] })).toThrow(/bridge network/);
+    expect(() => checkSpec({ rootfs: '/r', driver: 'zfs' as never })).toThrow(/driver must be 'overlay', 'fuse-overlayfs' or 'vfs'/);
+    expect(checkSpec({ rootfs: '/r', driver: 'vfs' }).driver).toBe('vfs');
     expect(() => checkSpec({ rootfs: '/r', addHosts: ['nocolon'] })).toThrow(/extra host/);
     expect(() => checkSpec({ rootfs: '/r', workdir: 'rel' })).toThrow(/workdir/);
     expect(() => checkSpec({ rootfs: '/r', capAdd: ['NOPE'] })).toThrow(/capability/);

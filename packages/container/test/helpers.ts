@@ -3,11 +3,20 @@ import { request } from 'node:http';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLayer } from '@stratum/layer';
+import { Readable } from 'node:stream';
+import { createLayer, readTar } from '@stratum/layer';
 import { spawn as nsSpawn, type NamespaceHandle, type Process } from '@stratum/namespace';
 import type { ImageConfig } from '@stratum/oci';
-import { memoryImage, memoryLayer } from '@stratum/testing';
+import { memoryImage, memoryLayer, type Capability } from '@stratum/testing';
+import type { DriverName } from '@stratum/union-fs';
 import { Container, Runtime } from '../src/index.js';
+
+/** DRIVERS: the storage drivers the conformance loops run over, with what each needs of the host (CI has them all). */
+export const DRIVERS: ReadonlyArray<{ name: DriverName; needs: Capability[] }> = [
+  { name: 'overlay', needs: ['root', 'overlay'] },
+  { name: 'fuse-overlayfs', needs: ['root', 'tool:fuse-overlayfs'] },
+  { name: 'vfs', needs: ['root'] },
+];
 
 /** A temp dir named stratum-ct-*, world-readable. */
 export function tempDir(tag: string): string {
@@ -44,13 +53,13 @@ export interface TestRuntime {
   options: { root: string; network: { name: string; bridge: string; subnet: string } };
 }
 
-/** A runtime in a fresh temp root with a test-only default network (own bridge, subnet, nft table). */
-export async function testRuntime(tag: string, subnetByte = 231): Promise<TestRuntime> {
+/** A runtime in a fresh temp root with a test-only default network (own bridge, subnet, nft table), and a forced storage `driver` if given. */
+export async function testRuntime(tag: string, subnetByte = 231, driver?: DriverName): Promise<TestRuntime> {
   const dir = tempDir(tag);
   const n = (counter++ % 50) + (process.pid % 100);
   const network = { name: `stratum-ct${n}`, bridge: `stratum-ct${n}`, subnet: `10.${subnetByte}.${n}.0/24` };
   const root = join(dir, 'root');
-  const rt = await Runtime.open({ root, defaultNetwork: network });
+  const rt = await Runtime.open({ root, defaultNetwork: network, ...(driver ? { driver } : {}) });
   return { rt, dir, options: { root, network } };
 }
 
@@ -143,19 +152,20 @@ export interface Suite extends TestRuntime {
 /**
  * useSuite registers the beforeAll/afterAll of a test file that runs containers: a test runtime
  * (own root, bridge and subnet 10.SUBNET.x.0/24) with its default network made before the
- * per-test leak snapshots, a busybox rootfs, `setup` for more; everything deleted after.
+ * per-test leak snapshots, a busybox rootfs, `setup` for more; everything deleted after. With
+ * `driver`, the runtime's containers use that storage driver.
  * Returns the suite object (filled in beforeAll; nothing is made without root).
  */
 export function useSuite(
   tag: string,
   subnetByte: number,
   hooks: { beforeAll(fn: () => Promise<void>): void; afterAll(fn: () => Promise<void>): void },
-  opts: { network?: boolean; setup?: (s: Suite) => Promise<void> } = {},
+  opts: { network?: boolean; driver?: DriverName; setup?: (s: Suite) => Promise<void> } = {},
 ): Suite {
   const suite = {} as Suite;
   hooks.beforeAll(async () => {
     if (process.getuid?.() !== 0) return;
-    Object.assign(suite, await testRuntime(tag, subnetByte));
+    Object.assign(suite, await testRuntime(tag, subnetByte, opts.driver));
     suite.rootfs = busyboxRootfs(join(suite.dir, 'rootfs'));
     if (opts.network ?? true) await suite.rt.networks.get();
     await opts.setup?.(suite);
@@ -199,4 +209,31 @@ export async function crunMountNamespace(): Promise<{ path: string; [Symbol.asyn
       await holder[Symbol.asyncDispose]();
     },
   };
+}
+
+/** TarMember: what {@link tarListing} keeps of a tar member (files' data as text). */
+export interface TarMember {
+  type: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  linkname: string;
+  data?: string;
+}
+
+/** tarListing reads a tar (file or bytes) into name → member, names without `./` or a trailing `/`. */
+export async function tarListing(source: string | Buffer): Promise<Map<string, TarMember>> {
+  const out = new Map<string, TarMember>();
+  for await (const e of readTar(typeof source === 'string' ? source : Readable.from([source]))) {
+    const name = e.name.replace(/^\.\//, '').replace(/\/$/, '');
+    let data: string | undefined;
+    if (e.type === 'file') {
+      const chunks: Buffer[] = [];
+      for await (const c of e.data) chunks.push(c as Buffer);
+      data = Buffer.concat(chunks).toString('latin1');
+    }
+    out.set(name, { type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.size, linkname: e.linkname, ...(data !== undefined ? { data } : {}) });
+  }
+  return out;
 }

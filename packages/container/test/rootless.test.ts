@@ -1,6 +1,7 @@
 /**
- * Rootless: as an unprivileged user the records work (create, get, list, inspect, remove) and
- * starting says clearly that it needs root (FeatureUnavailableError) instead of failing half way.
+ * Rootless: as an unprivileged user the records work (create, get, list, inspect, remove; the
+ * storage driver chosen is vfs, a forced overlay is refused with its reason) and starting says
+ * clearly that it needs root (FeatureUnavailableError) instead of failing half way.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -43,6 +44,8 @@ describe('rootless', () => {
         created: true,
         listed: ['/stratum-rootless'],
         status: 'created',
+        driver: 'vfs',
+        forced: { code: 'DRIVER_UNAVAILABLE', driver: 'overlay' },
         start: { name: 'FeatureUnavailableError', code: 'FEATURE_UNAVAILABLE', feature: 'starting a container without root' },
         removed: true,
       });
