@@ -41,8 +41,12 @@ const NETWORK = { name: 'stratum-demo', bridge: 'stratum-demo0', subnet: '10.177
 const NAMES = ['stratum-demo-box', 'stratum-demo-b1', 'stratum-demo-web', 'stratum-demo-web2'];
 const LIMITS = { memory: '64m', cpus: 0.5, pidsLimit: 64 };
 
+/** Interrupted: thrown at the start of a step after SIGINT/SIGTERM. */
+class Interrupted extends Error {}
+
 let stepNo = 0;
 function step(title: string, like?: string): void {
+  if (interrupted) throw new Interrupted(interrupted);
   console.log(`\n[${++stepNo}] ${title}`);
   if (like) console.log(`    like: ${like}`);
 }
@@ -59,17 +63,38 @@ const store = await rt.store();
 console.log('Stratum demo: Docker\'s basic workflow as library calls, no daemon, no registry.');
 console.log(`state dir: ${rt.root}  (image store, containers, networks; --root DIR or $STRATUM_ROOT for another)`);
 
-// What an interrupted earlier run may have left: its containers and its network.
-for (const name of NAMES) {
-  try {
-    await (await Container.get(name, { runtime: rt })).remove({ force: true, volumes: true });
-    console.log(`(removed ${name}, left by an earlier run)`);
-  } catch {
-    // not there
+/** removeOwn removes the demo's containers and its network, where they exist; returns what it removed. */
+async function removeOwn(): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of NAMES) {
+    try {
+      await (await Container.get(name, { runtime: rt })).remove({ force: true, volumes: true });
+      removed.push(`container ${name}`);
+    } catch {
+      // not there
+    }
   }
+  if (rt.networks.has(NETWORK.name)) {
+    await rt.networks.remove(NETWORK.name, { force: true });
+    removed.push(`network ${NETWORK.name} (bridge ${NETWORK.bridge}, its nft table)`);
+  }
+  return removed;
 }
+
+// What an interrupted earlier run may have left: its containers and its network.
 await rt.gc();
-if (rt.networks.has(NETWORK.name)) await rt.networks.remove(NETWORK.name, { force: true });
+for (const what of await removeOwn()) console.log(`(removed ${what}, left by an earlier run)`);
+
+// Ctrl-C stops at the next step and cleans up (this process is the containers' monitor); a
+// second one quits at once, and the next run removes what is left.
+let interrupted: NodeJS.Signals | undefined;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (interrupted) process.exit(130);
+    interrupted = sig;
+    console.log(`\n${sig}: stopping after this step, then cleaning up (again to quit at once)`);
+  });
+}
 
 try {
   // 1. An image FROM scratch: busybox-static and its applet links as one layer.
@@ -177,20 +202,14 @@ try {
     out('GET', `http://127.0.0.1:${port}/ → ${page.status} ${JSON.stringify(page.body.trim())}`);
   }
   out('removed', NAMES[3]);
+} catch (e) {
+  if (!(e instanceof Interrupted)) throw e;
+  process.exitCode = 130;
 } finally {
   // 10. What the demo made for itself goes; the images stay unless --clean.
+  interrupted = undefined;
   step('Clean up');
-  for (const name of NAMES) {
-    try {
-      await (await Container.get(name, { runtime: rt })).remove({ force: true, volumes: true });
-    } catch {
-      // already removed
-    }
-  }
-  if (rt.networks.has(NETWORK.name)) {
-    await rt.networks.remove(NETWORK.name, { force: true });
-    out('network', `${NETWORK.name} removed (bridge ${NETWORK.bridge}, its nft table)`);
-  }
+  for (const what of await removeOwn()) out('removed', what);
   rmSync(scratch, { recursive: true, force: true });
   out('scratch', `${scratch} removed (rootfs, archive)`);
   if (args.clean) {
