@@ -399,6 +399,20 @@ export const COMMANDS: CommandSpec[] = [
     flags: [],
     load: mod(containerMod, 'top'),
   },
+  {
+    path: ['container', 'stats'],
+    aliases: [['stats']],
+    usage: '[OPTIONS] [CONTAINER...]',
+    summary: 'Display a live stream of container(s) resource usage statistics',
+    topLevel: true,
+    flags: [
+      f.bool('all', 'Show all containers (default shows just running)', 'a'),
+      formatFlag('a container\'s usage (ID, Name, Container, CPUPerc, MemUsage, MemPerc, NetIO, BlockIO, PIDs)'),
+      f.bool('no-stream', 'Disable streaming stats and only pull the first result'),
+      f.bool('no-trunc', "Don't truncate output"),
+    ],
+    load: mod(containerMod, 'stats'),
+  },
   // ---- inspect (any object)
   {
     path: ['inspect'],

@@ -6,16 +6,32 @@
 
 const decimalUnits = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
 
-/** humanSize formats bytes like `docker images`' SIZE column: `1.24MB`, `264MB`, `0B`. */
-export function humanSize(bytes: number): string {
+const binaryUnits = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'];
+
+function customSize(bytes: number, base: number, units: readonly string[], precision: number): string {
   let v = bytes;
   let u = 0;
-  while (v >= 1000 && u < decimalUnits.length - 1) {
-    v /= 1000;
+  while (v >= base && u < units.length - 1) {
+    v /= base;
     u++;
   }
-  // %.4g: four significant digits, trailing zeros dropped.
-  return `${Number(v.toPrecision(4))}${decimalUnits[u]}`;
+  // %.Ng: N significant digits, trailing zeros dropped.
+  return `${Number(v.toPrecision(precision))}${units[u]}`;
+}
+
+/** humanSize formats bytes like `docker images`' SIZE column: `1.24MB`, `264MB`, `0B` (go-units HumanSize: decimal units, four significant digits). */
+export function humanSize(bytes: number): string {
+  return customSize(bytes, 1000, decimalUnits, 4);
+}
+
+/** humanSizeWithPrecision formats bytes in decimal units with `precision` significant digits, as `docker stats` NET I/O does with 3: `1.23kB` (go-units HumanSizeWithPrecision). */
+export function humanSizeWithPrecision(bytes: number, precision: number): string {
+  return customSize(bytes, 1000, decimalUnits, precision);
+}
+
+/** binarySize formats bytes as `docker stats` MEM USAGE does: `1.234MiB`, `1.944GiB` (go-units BytesSize). */
+export function binarySize(bytes: number): string {
+  return customSize(bytes, 1024, binaryUnits, 4);
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The container verbs against the real kernel (@stratum/container): run (foreground, -d, --rm,
- * -i), exec, logs, ps, inspect -f, top, stop, kill, wait, pause, rm; exit codes 125/126/127 and
+ * -i), exec, logs, ps, inspect -f, top, stats, export (running and stopped), stop, kill, wait,
+ * pause, rm; exit codes 125/126/127 and
  * the container's own. Containers run on a busybox root filesystem (`--rootfs`) with
  * `--network none` (the bridge network is covered in network.test.ts and e2e.test.ts).
  */
@@ -64,7 +65,7 @@ describe('stratum run / exec / logs / ps / stop / rm', () => {
 
   it('-d, ps (table, --format, filters), exec, logs, inspect -f, top, stop, wait, rm', async (ctx) => {
     guard(ctx, 'root', 'overlay', 'mount-ns', 'cgroup-v1');
-    const d = await run(['run', '-d', '--name', 'web', '-l', 'tier=front', '-e', 'A=1', ...base(), 'sh', '-c', 'echo started; echo warn >&2; exec sleep 1000']);
+    const d = await run(['run', '-d', '--name', 'web', '-l', 'tier=front', '-e', 'A=1', '-m', '64m', ...base(), 'sh', '-c', 'echo started; echo warn >&2; exec sleep 1000']);
     expect(d.stderr).toBe('');
     expect(d.code).toBe(0);
     expect(d.stdout).toMatch(/^[0-9a-f]{64}\n$/);
@@ -98,6 +99,15 @@ describe('stratum run / exec / logs / ps / stop / rm', () => {
     expect(top.stdout.split('\n')[0]).toMatch(/^UID\s+PID\s+PPID\s+STIME\s+TIME\s+CMD$/);
     expect(top.stdout).toMatch(/sleep 1000/);
 
+    // docker stats --no-stream: docker's columns, one row per running container.
+    const st = await run(['stats', '--no-stream']);
+    expect(st.stderr).toBe('');
+    const sl = st.stdout.trimEnd().split('\n');
+    expect(sl[0]).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS$/);
+    expect(sl[1]).toMatch(new RegExp(`^${id.slice(0, 12)}\\s+web\\s+\\d+\\.\\d\\d%\\s+[\\d.]+(B|KiB|MiB) / 64MiB\\s+\\d+\\.\\d\\d%\\s+0B / 0B\\s+[\\d.]+[kM]?B / [\\d.]+[kM]?B\\s+1$`));
+    expect(sl).toHaveLength(2);
+    expect((await run(['stats', '--no-stream', '--format', '{{.Container}} {{.Name}} {{.PIDs}} {{.NetIO}}', 'web'])).stdout).toBe('web web 1 0B / 0B\n');
+
     // docker export: the container's filesystem, with what it wrote.
     expect((await run(['exec', 'web', 'sh', '-c', 'echo hi > /root/note'])).code).toBe(0);
     const tarFile = join(t.root, 'web.tar');
@@ -112,6 +122,12 @@ describe('stratum run / exec / logs / ps / stop / rm', () => {
     expect(await run(['stop', '-t', '1', 'web'])).toEqual({ code: 0, stdout: 'web\n', stderr: '' });
     expect(await run(['wait', 'web'])).toEqual({ code: 0, stdout: '137\n', stderr: '' });
     expect((await run(['ps', '-a', '--filter', 'status=exited', '--format', '{{.Names}} {{.Status}}'])).stdout).toMatch(/^web Exited \(137\) .* ago\n$/);
+    // A stopped container: stats are zeros (-a lists it), export still gives its filesystem.
+    expect((await run(['stats', '--no-stream'])).stdout.trimEnd().split('\n')).toHaveLength(1);
+    expect((await run(['stats', '--no-stream', '-a', '--format', '{{.Name}} {{.CPUPerc}} {{.MemPerc}} {{.PIDs}}'])).stdout).toBe('web 0.00% 0.00% 0\n');
+    const stoppedTar = join(t.root, 'web-stopped.tar');
+    expect(await run(['export', '-o', stoppedTar, 'web'])).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(execFileSync('tar', ['-tf', stoppedTar], { encoding: 'utf8' }).split('\n')).toEqual(expect.arrayContaining([expect.stringMatching(/^(\.\/)?root\/note$/)]));
     expect(await run(['rm', 'web'])).toEqual({ code: 0, stdout: 'web\n', stderr: '' });
     const gone = await run(['rm', 'web']);
     expect(gone).toEqual({ code: 1, stdout: '', stderr: 'stratum container rm: no such container: web\n' });

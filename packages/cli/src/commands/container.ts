@@ -1,17 +1,18 @@
 /**
  * The container verbs over @stratum/container: `run`, `create`, `start`, `ps`, `exec`, `logs`,
- * `stop`, `kill`, `rm`, `commit`, `wait`, `pause`, `unpause`, `top`, `container inspect`.
+ * `stop`, `kill`, `rm`, `commit`, `wait`, `pause`, `unpause`, `top`, `stats`, `container inspect`.
  */
 import { readFileSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
+import { constants as osConstants, totalmem } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
-import { Container, type ContainerInspect, type ContainerSpec, type ContainerSummary } from '@stratum/container';
+import { Container, type ContainerInspect, type ContainerSpec, type ContainerStats, type ContainerSummary } from '@stratum/container';
 import { parseReference } from '@stratum/oci';
 import { flagBool, flagInt, flagList, flagString, type ParsedArgs } from '../args.js';
 import { Context } from '../context.js';
 import { CliError, NoSuchObjectError, UsageError } from '../errors.js';
 import { renderInspect, renderList, renderQuiet, tabwrite, type ListFormat } from '../format.js';
-import { ellipsis, shortId, since } from '../units.js';
+import { binarySize, ellipsis, humanSizeWithPrecision, shortId, since } from '../units.js';
 import { eachName, labelsString, parseFilters, parseKeyValues } from './common.js';
 import { listContainers, openContainer, type ListedContainer } from './containers.js';
 import { pullImage } from './image.js';
@@ -502,6 +503,99 @@ export async function top(ctx: Context, p: ParsedArgs): Promise<number> {
   const t = await (await openContainer(ctx, p.args[0]!, 125)).top();
   ctx.out(tabwrite([t.Titles, ...t.Processes].map((r) => `${r.join('\t')}\n`).join('')));
   return 0;
+}
+
+/** statsFormat: `docker stats`' default table and column headers. */
+const statsFormat: ListFormat = {
+  table: 'table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}',
+  headers: { ID: 'CONTAINER ID', Container: 'CONTAINER', Name: 'NAME', CPUPerc: 'CPU %', MemUsage: 'MEM USAGE / LIMIT', MemPerc: 'MEM %', NetIO: 'NET I/O', BlockIO: 'BLOCK I/O', PIDs: 'PIDS' },
+  quietField: 'ID',
+};
+
+/** How far apart the two samples of a CPU percentage are (`docker stats` samples every second). */
+const STATS_INTERVAL_MS = 1000;
+
+/** statsRow is one `docker stats` row: CPU % from two samples `ms` apart (none: 0), memory against its limit (the host's when unlimited). */
+export function statsRow(c: { id: string; name: string; ref: string }, now: ContainerStats | undefined, before: ContainerStats | undefined, noTrunc: boolean): Record<string, string> {
+  const mem = now?.cgroup.memory;
+  const limit = mem === undefined || mem.limit === 'max' ? totalmem() : mem.limit;
+  const used = mem?.current ?? 0;
+  let cpu = 0;
+  if (now?.cgroup.cpu && before?.cgroup.cpu) {
+    const wallUsec = (Date.parse(now.read) - Date.parse(before.read)) * 1000;
+    if (wallUsec > 0) cpu = ((now.cgroup.cpu.usageUsec - before.cgroup.cpu.usageUsec) / wallUsec) * 100;
+  }
+  let rx = 0;
+  let tx = 0;
+  for (const n of Object.values(now?.networks ?? {})) {
+    rx += n.rx_bytes;
+    tx += n.tx_bytes;
+  }
+  let rd = 0;
+  let wr = 0;
+  for (const d of Object.values(now?.cgroup.io ?? {})) {
+    rd += d.rbytes;
+    wr += d.wbytes;
+  }
+  return {
+    ID: noTrunc ? c.id : c.id.slice(0, 12),
+    Container: c.ref,
+    Name: c.name,
+    CPUPerc: `${Math.max(0, cpu).toFixed(2)}%`,
+    MemUsage: `${binarySize(used)} / ${binarySize(limit)}`,
+    MemPerc: `${(limit > 0 ? (used / limit) * 100 : 0).toFixed(2)}%`,
+    NetIO: `${humanSizeWithPrecision(rx, 3)} / ${humanSizeWithPrecision(tx, 3)}`,
+    BlockIO: `${humanSizeWithPrecision(rd, 3)} / ${humanSizeWithPrecision(wr, 3)}`,
+    PIDs: String(now?.cgroup.pids?.current ?? 0),
+  };
+}
+
+/**
+ * stats is `stratum stats [-a] [--no-stream] [--no-trunc] [--format …] [CONTAINER…]`: what the
+ * containers use — CPU % (over one second), memory against its limit, network and block I/O,
+ * processes — as `docker stats` prints it. Without names, the running containers (`-a`: all,
+ * a stopped one with zeros). Without `--no-stream` the table is printed again every second
+ * (the screen cleared first on a terminal) until interrupted.
+ */
+export async function stats(ctx: Context, p: ParsedArgs): Promise<number> {
+  const noTrunc = flagBool(p, 'no-trunc');
+  const format = flagString(p, 'format');
+  // `.Container` is the name or ID as given (docker's), else the short ID.
+  const targets: Array<{ c: Container; ref: string }> = [];
+  let code = 0;
+  if (p.args.length > 0) {
+    code = await eachName(ctx, p.args, async (name) => {
+      targets.push({ c: await openContainer(ctx, name), ref: name });
+    });
+    if (targets.length === 0) return code;
+  } else {
+    const rt = await runtime(ctx);
+    for (const s of await Container.list({ runtime: rt, all: flagBool(p, 'all') })) {
+      try {
+        const c = await Container.get(s.Id, { runtime: rt });
+        targets.push({ c, ref: noTrunc ? c.id : c.shortId });
+      } catch (e) {
+        if ((e as Error).name !== 'ContainerNotFoundError') throw e; // removed meanwhile
+      }
+    }
+  }
+  // A container that is not running (or stops between samples) has no figures: zeros, as docker shows.
+  const sample = async (): Promise<Array<ContainerStats | undefined>> => Promise.all(targets.map(({ c }) => c.stats().catch(() => undefined)));
+  const render = (now: Array<ContainerStats | undefined>, before: Array<ContainerStats | undefined>): string =>
+    renderList(
+      targets.map(({ c, ref }, i) => statsRow({ id: c.id, name: c.name, ref }, now[i], before[i], noTrunc)),
+      statsFormat,
+      format,
+    );
+  const clear = !flagBool(p, 'no-stream') && Context.isTTY(ctx.stdout);
+  let before = await sample();
+  for (;;) {
+    await sleep(STATS_INTERVAL_MS, undefined, ctx.signal ? { signal: ctx.signal } : undefined);
+    const now = await sample();
+    ctx.out(`${clear ? '\x1b[2J\x1b[H' : ''}${render(now, before)}`);
+    if (flagBool(p, 'no-stream')) return code;
+    before = now;
+  }
 }
 
 /** inspectContainer returns a container's `docker container inspect` document. */

@@ -5,7 +5,7 @@
 import type { Writable } from 'node:stream';
 import { Container, type ContainerInspect, type ContainerSummary } from '@stratum/container';
 import type { Context } from '../context.js';
-import { CliError, NoSuchObjectError } from '../errors.js';
+import { NoSuchObjectError } from '../errors.js';
 import { runtime } from './network.js';
 
 /** openContainer finds a container of the invocation's root (NoSuchObjectError when none matches). */
@@ -41,13 +41,10 @@ export async function listContainers(ctx: Context, opts: { all: boolean }): Prom
 }
 
 /**
- * exportContainerRootfs writes a container's filesystem as a tar (`docker export`): the merged
- * root of a running container, through @stratum/image-archive's exportRootfs.
+ * exportContainerRootfs writes a container's filesystem as a tar (`docker export`), running or
+ * stopped: @stratum/container's `export` (through @stratum/image-archive's exportRootfs).
  */
 export async function exportContainerRootfs(ctx: Context, ref: string, output: string | Writable): Promise<void> {
   const c = await openContainer(ctx, ref, 125);
-  const info = await c.inspect();
-  if (!info.State.Running) throw new CliError('NOT_RUNNING', `container ${ref} is not running: start it to export its filesystem`);
-  const { exportRootfs } = await import('@stratum/image-archive');
-  await exportRootfs(info.GraphDriver.Data.MergedDir, output, ctx.signal ? { signal: ctx.signal } : {});
+  await c.export(output, ctx.signal ? { signal: ctx.signal } : {});
 }
