@@ -92,7 +92,7 @@ describe('examples', () => {
     expect(out).toMatch(/2 packets transmitted, 2 packets received, 0% packet loss/);
     expect(out).toMatch(/^ {2}wget: hello from web$/m);
     expect(out).toMatch(/^client exited with 0$/m);
-    expect(out).toMatch(/^network appnet removed; networks left: 0$/m);
+    expect(out).toMatch(/^network stratum-appnet removed; networks left: 0$/m);
   });
 
   it('netns-by-hand: a veth pair between namespaces made by hand carries pings', async (ctx) => {
@@ -135,7 +135,7 @@ describe('examples', () => {
     expect(out).toMatch(new RegExp(`^map\\[Bridge: Gateway:10\\.178\\.9\\.1 IPAddress:${cli!.replace(/\./g, '\\.')} IPPrefixLen:24 `, 'm'));
     expect(out).toMatch(/^running pid \d+$/m);
     expect(out).toMatch(/^\["httpd","-f","-p","80","-h","\/var\/www"\]$/m);
-    expect(out).toContain(`bridge: ${cli!}/24 via 10.178.9.1\n`);
+    expect(out).toContain(`stratum-xinsp: ${cli!}/24 via 10.178.9.1\n`);
     expect(out).toMatch(/^67108864 web$/m);
     expect(out).toMatch(/^sha256:[0-9a-f]{64} 1 layer\(s\)$/m);
   });

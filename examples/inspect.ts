@@ -17,7 +17,7 @@ import { Container } from '@stratum/container';
 import { busyboxTree, imageFromTree } from './lib/busybox.js';
 import { exampleRuntime } from './lib/runtime.js';
 
-await using ex = await exampleRuntime('inspect', '10.178.9.0/24');
+await using ex = await exampleRuntime('insp', '10.178.9.0/24');
 const { rt, store } = ex;
 await imageFromTree(store, busyboxTree(join(ex.dir, 'rootfs')), 'busybox:latest', { Cmd: ['sh'] });
 

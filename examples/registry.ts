@@ -21,7 +21,7 @@ import { busyboxTree, imageFromTree } from './lib/busybox.js';
 import { freePort, httpGet } from './lib/net.js';
 import { exampleRuntime } from './lib/runtime.js';
 
-await using ex = await exampleRuntime('registry', '10.178.4.0/24');
+await using ex = await exampleRuntime('reg', '10.178.4.0/24');
 const { rt, store } = ex;
 
 /** startRegistry runs docker-registry on 127.0.0.1:PORT with its storage under `dir`; disposing it stops it. */

@@ -22,7 +22,7 @@ import { createLayer } from '@stratum/layer';
 import { busyboxTree, imageFromTree } from './lib/busybox.js';
 import { exampleRuntime } from './lib/runtime.js';
 
-await using ex = await exampleRuntime('saveload', '10.178.3.0/24');
+await using ex = await exampleRuntime('save', '10.178.3.0/24');
 const { rt, store } = ex;
 
 // Three images: busybox, and two made from it with one more layer each (a file and a CMD).

@@ -21,7 +21,7 @@ import { createLayer, readTar } from '@stratum/layer';
 import { BUSYBOX } from './lib/busybox.js';
 import { exampleRuntime } from './lib/runtime.js';
 
-await using ex = await exampleRuntime('scratch', '10.178.1.0/24');
+await using ex = await exampleRuntime('tiny', '10.178.1.0/24');
 const { rt, store } = ex;
 
 // The build context: one static executable.

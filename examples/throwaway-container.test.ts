@@ -24,7 +24,7 @@ describe('a web server in a throwaway container', () => {
 
   beforeAll(async () => {
     if (missing(...needs).length > 0) return; // each test's guard says why (and fails under CI=true)
-    ex = await exampleRuntime('throwaway', '10.178.10.0/24');
+    ex = await exampleRuntime('vitest', '10.178.10.0/24');
     await imageFromTree(ex.store, busyboxTree(join(ex.dir, 'rootfs')), 'web:test', {
       Cmd: ['sh', '-c', 'echo "hello from $(hostname)" > /var/www/index.html; echo "web server ready"; exec httpd -f -v -p 80 -h /var/www'],
     });

@@ -17,7 +17,7 @@ import { VolumeStore } from '@stratum/volume';
 import { busyboxTree, imageFromTree } from './lib/busybox.js';
 import { exampleRuntime } from './lib/runtime.js';
 
-await using ex = await exampleRuntime('volumes', '10.178.7.0/24');
+await using ex = await exampleRuntime('vol', '10.178.7.0/24');
 const { rt, store } = ex;
 
 // An image with content at /srv, which a new named volume mounted there receives (copy-up).

@@ -21,12 +21,18 @@ export interface ExampleRuntime extends AsyncDisposable {
 
 /**
  * exampleRuntime opens a runtime in a fresh temp dir `stratum-example-NAME-*`. Its default network
- * `bridge` is the interface `stratum-x` + `name` (≤ 15 bytes) on `subnet`.
+ * (what `network: 'bridge'` or no network means) is named like its interface, `stratum-x` + `name`
+ * (`name`: 1–6 of [a-z0-9], an interface name has at most 15 bytes), on `subnet`.
  */
 export async function exampleRuntime(name: string, subnet: string): Promise<ExampleRuntime> {
-  const bridge = `stratum-x${name}`.slice(0, 15);
+  if (!/^[a-z0-9]{1,6}$/.test(name)) throw new TypeError(`exampleRuntime: name must be 1-6 of [a-z0-9] (it names an interface), got ${JSON.stringify(name)}`);
+  const bridge = `stratum-x${name}`;
   const dir = mkdtempSync(join(tmpdir(), `stratum-example-${name}-`));
-  const rt = await Runtime.open({ root: join(dir, 'root'), defaultNetwork: { name: 'bridge', bridge, subnet } });
+  // The default network is named like its interface, not `bridge`: @stratum/netns names a network's
+  // nft table after the network (`inet stratum_NAME`), so a state dir of the user's (or of another
+  // test) whose default network is `bridge` would share the table `stratum_bridge` with this one,
+  // and removing one network would take the other's NAT rules with it.
+  const rt = await Runtime.open({ root: join(dir, 'root'), defaultNetwork: { name: bridge, bridge, subnet } });
   const store = await rt.store();
   return {
     rt,
