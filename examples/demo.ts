@@ -18,7 +18,7 @@
  */
 import { rmSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Container, Runtime, defaultRoot } from '@stratum/container';
 import { loadDockerArchive, saveDockerArchive } from '@stratum/image-archive';
@@ -219,6 +219,7 @@ try {
   } else {
     const kept = (await store.list()).filter((e) => e.ref.includes('stratum-demo/')).map((e) => e.ref);
     out('images', `kept in ${store.root}: ${kept.join(', ') || 'none'}`);
-    console.log(`    try:      npx stratum --root ${rt.root} images; npx stratum --root ${rt.root} run --rm --network none ${HTTPD} cat /var/www/index.html`);
+    const cli = rt.root === resolve(defaultRoot()) ? 'npx stratum' : `npx stratum --root ${rt.root}`;
+    console.log(`    try:      ${cli} images; ${cli} run --rm --network none ${HTTPD} cat /var/www/index.html`);
   }
 }
