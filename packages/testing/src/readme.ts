@@ -20,9 +20,13 @@ export interface ReadmeSnippetRun {
  * README.md as a user's script: written into the package's test/ directory (so that
  * `@stratum/NAME` resolves as it does for a user of the workspace), run with node + tsx from the
  * repository root, then deleted. The caller asserts; `expected` collects the `// ` comments of the
- * snippet's `console.log` lines, the README convention for what a line prints.
+ * snippet's `console.log` lines, the README convention for what a line prints. `testDir` (default
+ * `test`) and `cwd` (default the repository root, two levels up) place it elsewhere.
  */
-export function runReadmeSnippet(packageDir: string, opts: { section?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): ReadmeSnippetRun {
+export function runReadmeSnippet(
+  packageDir: string,
+  opts: { section?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; testDir?: string; cwd?: string } = {},
+): ReadmeSnippetRun {
   const readme = readFileSync(join(packageDir, 'README.md'), 'utf8');
   const section = opts.section ?? '## Usage';
   const at = readme.indexOf(section);
@@ -33,11 +37,11 @@ export function runReadmeSnippet(packageDir: string, opts: { section?: string; e
     .split('\n')
     .filter((l) => l.includes('console.log(') && l.includes('// '))
     .map((l) => l.slice(l.lastIndexOf('// ') + 3).trim());
-  const file = join(packageDir, 'test', `.readme-snippet-stratum-${process.pid}.mts`);
+  const file = join(packageDir, opts.testDir ?? 'test', `.readme-snippet-stratum-${process.pid}.mts`);
   writeFileSync(file, code);
   try {
     const r = spawnSync(process.execPath, ['--conditions=stratum-source', '--import', 'tsx', file], {
-      cwd: join(packageDir, '..', '..'),
+      cwd: opts.cwd ?? join(packageDir, '..', '..'),
       encoding: 'utf8',
       timeout: opts.timeoutMs ?? 60_000,
       env: opts.env ?? process.env,
