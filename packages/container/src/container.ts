@@ -26,7 +26,7 @@ import { ContainerRootfs, chooseDriver, driverOf, layersOf, prepareInitLayer, re
 import { Runtime, setGcImpl } from './runtime.js';
 import { runGc } from './gc.js';
 import { checkSpec, type ContainerSpec, type StartIO } from './spec.js';
-import { monitored, setRemoveHook, startContainer } from './start.js';
+import { monitored, setRemoveHook, startContainer, type ExitRecord } from './start.js';
 import { lowersOf, resolveImage } from './images.js';
 import { resolveUserInRoot } from './user.js';
 import { attachVolumes, detachVolumes, needsCopyUp, volumeSpecs } from './volumes.js';
@@ -149,21 +149,32 @@ export async function reconcile(rt: Runtime, id: string): Promise<StateRecord> {
   });
 }
 
-async function removeContainer(rt: Runtime, id: string, removeAnonymous: boolean): Promise<void> {
+/**
+ * removeContainer deletes a container's records and directory, after releasing what its state
+ * says it holds; an autoRemove container's exit goes to `.exits/` for late waiters. With `exit`
+ * (its monitor, right after releasing everything) that exit is its final state. Resolves with the
+ * final state, undefined when it was gone already.
+ */
+async function removeContainer(rt: Runtime, id: string, removeAnonymous: boolean, exit?: ExitRecord): Promise<StateRecord | undefined> {
   let rec: ContainerRecord;
   try {
     rec = rt.state.record(id);
   } catch (e) {
-    if (e instanceof ContainerNotFoundError) return;
+    if (e instanceof ContainerNotFoundError) return undefined;
     throw e;
   }
-  await rt.state.lock(id, async () => {
+  const final = await rt.state.lock(id, async () => {
     let st: StateRecord;
     try {
       st = rt.state.state(id);
     } catch (e) {
-      if (e instanceof ContainerNotFoundError) return;
+      if (e instanceof ContainerNotFoundError) return undefined;
       throw e;
+    }
+    if (exit) {
+      st = { ...st, ...exit, Status: 'exited', Running: false, Paused: false, Pid: 0 };
+      delete st.held;
+      delete st.process;
     }
     if (st.held) await releaseHeld(rt, st.held);
     unmountRoot(rootfsDirs(rt.state.paths(id), driverOf(rec)).merged);
@@ -172,14 +183,16 @@ async function removeContainer(rt: Runtime, id: string, removeAnonymous: boolean
       writeJsonAtomic(join(tombstoneDir(rt), id), { ExitCode: st.ExitCode, OOMKilled: st.OOMKilled, Error: st.Error, FinishedAt: st.FinishedAt }, { durable: false });
     }
     rt.state.removeLocked(id, rec.Name);
+    return st;
   });
   if (rec.mounts.some((m) => m.Type === 'volume')) await detachVolumes(rt, id, removeAnonymous);
+  return final;
 }
 
-setRemoveHook((rt, id) => removeContainer(rt, id, true));
+setRemoveHook((rt, id, exit) => removeContainer(rt, id, true, exit));
 setImageResolver(resolveImage);
 setLowerDirsProvider((rt, rec) => lowersOf(rt, rec));
-setGcImpl((rt, opts) => runGc(rt, { reconcile, remove: (r, id) => removeContainer(r, id, true) }, opts));
+setGcImpl((rt, opts) => runGc(rt, { reconcile, remove: async (r, id) => void (await removeContainer(r, id, true)) }, opts));
 
 /**
  * Container is one container of a {@link Runtime}: its record under the state dir and, when this

@@ -223,8 +223,14 @@ function startErrorCode(e: unknown): number {
   return 128;
 }
 
-/** RemoveHook: how a finished autoRemove container is removed (set by container.ts). @internal */
-export type RemoveHook = (rt: Runtime, id: string) => Promise<void>;
+/** ExitRecord: how a container ended, as its State and the `--rm` tombstone keep it. */
+export type ExitRecord = Pick<StateRecord, 'ExitCode' | 'OOMKilled' | 'Error' | 'FinishedAt'>;
+
+/**
+ * RemoveHook: how a finished autoRemove container is removed (set by container.ts); with `exit`,
+ * that is its final state (not recorded before). Resolves with the final state. @internal
+ */
+export type RemoveHook = (rt: Runtime, id: string, exit?: ExitRecord) => Promise<StateRecord | undefined>;
 let removeHook: RemoveHook | undefined;
 /** setRemoveHook installs how a finished autoRemove container is removed. @internal */
 export function setRemoveHook(h: RemoveHook): void {
@@ -418,6 +424,14 @@ async function finish(rt: Runtime, rec: ContainerRecord, p: Process, held: Held,
   } catch (e) {
     releaseError = e instanceof Error ? e.message : String(e);
   }
+  const exit: ExitRecord = { ExitCode: exitCodeOf(st), OOMKilled: oom, Error: releaseError, FinishedAt: new Date().toISOString() };
+  if (rec.HostConfig.AutoRemove && removeHook && !releaseError) {
+    // `docker run --rm` with everything released: removed at once, the exit kept in .exits/ for
+    // late waiters; no exited record in between (waiters elsewhere see the monitor alive, then
+    // the removal). A removal that fails leaves the record below, for gc().
+    const removed = await removeHook(rt, id, exit).catch(() => undefined);
+    if (removed) return removed;
+  }
   let final: StateRecord;
   try {
     // An autoRemove container's exit record lives only until the removal right after (which
@@ -427,9 +441,9 @@ async function finish(rt: Runtime, rec: ContainerRecord, p: Process, held: Held,
       s.Running = false;
       s.Paused = false;
       s.Pid = 0;
-      s.ExitCode = exitCodeOf(st);
-      s.OOMKilled = oom;
-      s.FinishedAt = new Date().toISOString();
+      s.ExitCode = exit.ExitCode;
+      s.OOMKilled = exit.OOMKilled;
+      s.FinishedAt = exit.FinishedAt;
       // What could not be released stays recorded: the next reconcile or gc() tries again.
       if (releaseError) s.Error = releaseError;
       else delete s.held;
@@ -441,7 +455,7 @@ async function finish(rt: Runtime, rec: ContainerRecord, p: Process, held: Held,
   } catch (e) {
     if (!isErrno(e, 'ENOENT') && !(e instanceof Error && (e as { code?: string }).code === 'CONTAINER_NOT_FOUND')) throw e;
     // removed meanwhile (remove --force from another process)
-    return { Status: 'exited', ExitCode: exitCodeOf(st) } as StateRecord;
+    return { Status: 'exited', ExitCode: exit.ExitCode } as StateRecord;
   }
   if (rec.HostConfig.AutoRemove && removeHook) await removeHook(rt, id).catch(() => undefined);
   return final;
