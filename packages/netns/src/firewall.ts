@@ -102,9 +102,13 @@ export function detectFirewall(): FirewallBackend {
   return 'none';
 }
 
-/** nftTableName is the table of a network: `stratum_` + the name with non-identifier bytes as `_`. */
-export function nftTableName(network: string): string {
-  return `stratum_${network.replace(/[^A-Za-z0-9_]/g, '_')}`;
+/**
+ * nftTableName is the table of a network: `stratum_` + its bridge interface's name with
+ * non-identifier bytes as `_`. Named after the bridge, not the network: the interface name is
+ * unique on the host, while two state dirs may each have a network called `bridge`.
+ */
+export function nftTableName(bridge: string): string {
+  return `stratum_${bridge.replace(/[^A-Za-z0-9_]/g, '_')}`;
 }
 
 function prefixOf(cidr: string): { addr: string; len: number } {
@@ -125,7 +129,7 @@ export class NftablesFirewall implements Firewall {
   constructor(net: FirewallNetwork, run: CommandRunner = runCommand) {
     this.#net = net;
     this.#run = run;
-    this.#table = nftTableName(net.name);
+    this.#table = nftTableName(net.bridge);
     this.location = `inet ${this.#table}`;
   }
 
@@ -250,8 +254,9 @@ export class IptablesFirewall implements Firewall {
     this.#net = net;
     this.#run = run;
     // Chain names are limited to 28 characters: a hash keeps them unique and short.
-    this.#chain = `STRATUM-${createHash('sha256').update(net.name).digest('hex').slice(0, 10)}`;
-    this.#tag = `stratum:${net.name}`.slice(0, 255);
+    // Keyed by the bridge, unique on the host (network names are only unique per state dir).
+    this.#chain = `STRATUM-${createHash('sha256').update(net.bridge).digest('hex').slice(0, 10)}`;
+    this.#tag = `stratum:${net.bridge}`.slice(0, 255);
     this.location = `nat/${this.#chain}`;
   }
 

@@ -147,12 +147,12 @@ describe('BridgeNetwork', () => {
       expect(ping(a.path, net.gateway)).toBe(true);
 
       const info = net.inspect();
-      expect(info).toMatchObject({ Name: o.name, Driver: 'bridge', IPAM: { Config: [{ Subnet: o.subnet, Gateway: net.gateway }] }, Firewall: { Backend: 'nftables', Location: `inet ${nftTableName(o.name)}` } });
+      expect(info).toMatchObject({ Name: o.name, Driver: 'bridge', IPAM: { Config: [{ Subnet: o.subnet, Gateway: net.gateway }] }, Firewall: { Backend: 'nftables', Location: `inet ${nftTableName(o.bridge!)}` } });
       expect(Object.values(info.Containers).map((c) => [c.Name, c.IPv4Address]).sort()).toEqual([
         ['a', `${ea.ip}/24`],
         ['b', `${eb.ip}/24`],
       ]);
-      expect(nftTables()).toContain(nftTableName(o.name));
+      expect(nftTables()).toContain(nftTableName(o.bridge!));
       expect(net.leases().map((l) => l.ip)).toEqual([ea.ip, eb.ip]);
     } finally {
       await net.delete();
@@ -162,7 +162,7 @@ describe('BridgeNetwork', () => {
     }
     expect(sh(['ip', 'link', 'show', o.bridge!], { allowFail: true })).toBe('');
     expect(sh(['ip', '-o', 'link', 'show'])).not.toMatch(/stv[0-9a-f]{10}/);
-    expect(nftTables()).not.toContain(nftTableName(o.name));
+    expect(nftTables()).not.toContain(nftTableName(o.bridge!));
     expect(existsSync(join(o.stateDir!, o.name))).toBe(false);
   });
 
@@ -207,12 +207,12 @@ describe('BridgeNetwork', () => {
       expect(await udpAsk('127.0.0.1', up, 'hello')).toBe('dns hello');
       // Another namespace: DNAT on the host's address, the client's own address preserved.
       expect(tcpGetFrom(out.ns.path, out.hostIp, tp)).toBe(`web ${out.ip}`);
-      const rules = sh(['nft', 'list', 'table', 'inet', nftTableName(o.name)]);
+      const rules = sh(['nft', 'list', 'table', 'inet', nftTableName(o.bridge!)]);
       expect(rules).toContain(`tcp dport ${tp} dnat ip to ${e.ip}:8000`);
       expect(rules).toContain(`udp dport ${up} dnat ip to ${e.ip}:5300`);
       // Detach removes rules and proxies; the port is free again.
       await net.detach(e);
-      expect(sh(['nft', 'list', 'table', 'inet', nftTableName(o.name)])).not.toContain(`dport ${tp}`);
+      expect(sh(['nft', 'list', 'table', 'inet', nftTableName(o.bridge!)])).not.toContain(`dport ${tp}`);
       await expect(tcpGet('127.0.0.1', tp)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
       expect(net.leases()).toEqual([]);
     } finally {
@@ -237,7 +237,7 @@ describe('BridgeNetwork', () => {
       await expect(net.attach(c, { ports: [{ host: p, container: 80 }] })).rejects.toMatchObject({ code: 'EADDRINUSE' });
       expect(net.leases()).toEqual([]);
       expect(ipJson(c.name, ['link', 'show']).map((l) => l.ifname)).toEqual(['lo']);
-      expect(sh(['nft', 'list', 'table', 'inet', nftTableName(o.name)])).not.toContain(`dport ${p}`);
+      expect(sh(['nft', 'list', 'table', 'inet', nftTableName(o.bridge!)])).not.toContain(`dport ${p}`);
     } finally {
       await new Promise<void>((r) => blocker.close(() => r()));
       await net.delete();

@@ -100,8 +100,9 @@ describe('firewall rules as data', () => {
 
   it('nftables: one inet table per network, replaced atomically, port rules tagged with the endpoint', () => {
     const fw = new NftablesFirewall(net, async () => '');
-    expect(nftTableName('web net')).toBe('stratum_web_net');
-    expect(fw.location).toBe('inet stratum_web_net');
+    expect(nftTableName('web-br0')).toBe('stratum_web_br0');
+    // Named after the bridge, unique on the host: two state dirs may both have a network 'web net'.
+    expect(fw.location).toBe('inet stratum_stratum0');
     const cmds = fw.commands(ports) as Array<Record<string, Record<string, Record<string, unknown>>>>;
     expect(cmds.slice(0, 3).map((c) => Object.keys(c)[0])).toEqual(['add', 'delete', 'add']);
     const rules = cmds.filter((c) => c.add?.rule).map((c) => c.add!.rule!);
@@ -112,7 +113,7 @@ describe('firewall rules as data', () => {
     ]);
     expect(rules.find((r) => r.chain === 'ports')).toEqual({
       family: 'inet',
-      table: 'stratum_web_net',
+      table: 'stratum_stratum0',
       chain: 'ports',
       comment: 'stratum:ab12',
       expr: [
@@ -129,8 +130,8 @@ describe('firewall rules as data', () => {
     const chain = fw.location.split('/')[1]!;
     expect(chain).toMatch(/^STRATUM-[0-9a-f]{10}$/);
     expect(script).toContain(`:${chain} - [0:0]`);
-    expect(script).toContain(`-A PREROUTING -m addrtype --dst-type LOCAL -m comment --comment "stratum:web net" -j ${chain}`);
-    expect(script).toContain('-A POSTROUTING -s 10.88.0.0/16 ! -o stratum0 -m comment --comment "stratum:web net" -j MASQUERADE');
+    expect(script).toContain(`-A PREROUTING -m addrtype --dst-type LOCAL -m comment --comment stratum:stratum0 -j ${chain}`);
+    expect(script).toContain('-A POSTROUTING -s 10.88.0.0/16 ! -o stratum0 -m comment --comment stratum:stratum0 -j MASQUERADE');
     expect(script).toContain(`-A ${chain} -p tcp -m tcp --dport 8080 -m comment --comment stratum:ab12 -j DNAT --to-destination 10.88.0.2:80`);
     expect(script.split('\n').filter((l) => l === 'COMMIT')).toHaveLength(2);
   });
