@@ -28,10 +28,8 @@ export async function exampleRuntime(name: string, subnet: string): Promise<Exam
   if (!/^[a-z0-9]{1,6}$/.test(name)) throw new TypeError(`exampleRuntime: name must be 1-6 of [a-z0-9] (it names an interface), got ${JSON.stringify(name)}`);
   const bridge = `stratum-x${name}`;
   const dir = mkdtempSync(join(tmpdir(), `stratum-example-${name}-`));
-  // The default network is named like its interface, not `bridge`: @stratum/netns names a network's
-  // nft table after the network (`inet stratum_NAME`), so a state dir of the user's (or of another
-  // test) whose default network is `bridge` would share the table `stratum_bridge` with this one,
-  // and removing one network would take the other's NAT rules with it.
+  // The default network gets an interface of its own (its nft table is `inet stratum_BRIDGE`), so
+  // that it never meets the user's stratum0 or another example's bridge.
   const rt = await Runtime.open({ root: join(dir, 'root'), defaultNetwork: { name: bridge, bridge, subnet } });
   const store = await rt.store();
   return {
