@@ -22,7 +22,7 @@ import { readJsonLog, type LogLine, type LogsOptions } from './logs.js';
 import { capabilitySet, containerHostname } from './process-spec.js';
 import type { ContainerRecord, HostConfigRecord, ImageRecord, StateRecord } from './record.js';
 import { normalizeResources } from './resources.js';
-import { ContainerRootfs, chooseDriver, driverOf, layersOf, prepareInitLayer, recordedChange, rootfsDirs, setLowerDirsProvider, unmountRoot } from './rootfs.js';
+import { ContainerRootfs, chooseDriver, driverOf, ensureInitLayer, layersOf, prepareInitLayer, recordedChange, rootfsDirs, setLowerDirsProvider, unmountRoot } from './rootfs.js';
 import { Runtime, setGcImpl } from './runtime.js';
 import { runGc } from './gc.js';
 import { checkSpec, type ContainerSpec, type StartIO } from './spec.js';
@@ -306,6 +306,7 @@ export class Container implements AsyncDisposable {
       HostConfig: hostConfig,
       ...(image ? { image } : {}),
       ...(s.rootfs !== undefined ? { rootfs: s.rootfs } : {}),
+      ...(image ? { initLayer: await ensureInitLayer(rt, image.diffIDs, layerDirs) } : {}),
       driver: driver.name,
       network,
       detach: s.detach ?? false,
@@ -315,8 +316,8 @@ export class Container implements AsyncDisposable {
     const lowersBelowInit = s.rootfs !== undefined ? [s.rootfs] : layerDirs;
     let attached = false;
     const prepare = async (dir: string, r: ContainerRecord): Promise<void> => {
-      const init = join(dir, 'init');
-      prepareInitLayer(init, lowersBelowInit);
+      const init = r.initLayer ?? join(dir, 'init');
+      if (r.initLayer === undefined) prepareInitLayer(init, lowersBelowInit);
       if (specs.length === 0) return;
       // Copy-up reads the image's content at each volume's path: a read-only root filesystem in
       // a scratch dir (the container's own is made at start), removed right after.

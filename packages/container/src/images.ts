@@ -80,7 +80,7 @@ export function pruneLayerLeftovers(rt: Runtime): string[] {
   const base = join(rt.root, 'layers');
   if (!existsSync(base)) return out;
   for (const alg of readdirSync(base)) {
-    if (alg.startsWith('.')) continue;
+    if (alg.startsWith('.')) continue; // (init/ has its own .tmp- dirs, pruned the same way)
     for (const n of readdirSync(join(base, alg))) {
       if (!n.startsWith('.tmp-')) continue;
       rmSync(join(base, alg, n), { recursive: true, force: true });
@@ -155,7 +155,9 @@ export async function pruneUnusedLayers(rt: Runtime): Promise<string[]> {
   const used = new Set<string>();
   for (const id of rt.state.ids()) {
     try {
-      for (const d of rt.state.record(id).image?.diffIDs ?? []) used.add(layerDir(rt, d));
+      const rec = rt.state.record(id);
+      for (const d of rec.image?.diffIDs ?? []) used.add(layerDir(rt, d));
+      if (rec.initLayer !== undefined) used.add(rec.initLayer);
     } catch {
       // removed meanwhile
     }
@@ -168,6 +170,7 @@ export async function pruneUnusedLayers(rt: Runtime): Promise<string[]> {
     for (const hex of readdirSync(join(base, alg))) {
       const dir = join(base, alg, hex);
       if (hex.startsWith('.') || used.has(dir)) continue;
+      // A layer (or init layer) a create in progress has not recorded yet is made again at its start.
       await withLock(join(base, `.lock-${alg}-${hex}`), () => {
         const tmp = join(base, alg, `.tmp-rm-${hex}`);
         renameSync(dir, tmp);
@@ -179,3 +182,4 @@ export async function pruneUnusedLayers(rt: Runtime): Promise<string[]> {
   }
   return out;
 }
+

@@ -68,6 +68,8 @@ export interface ContainerRecord {
   image?: ImageRecord;
   /** A root directory given instead of an image (the root filesystem's only layer below the init layer). */
   rootfs?: string;
+  /** The init layer its image's containers share (absent: its own, `init/` in its directory). */
+  initLayer?: string;
   /**
    * The storage driver of its root filesystem (@stratum/union-fs), chosen at create; absent in
    * records written before drivers were recorded (those are overlay).

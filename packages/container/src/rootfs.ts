@@ -6,13 +6,14 @@
  * (`selectDriver`, or forced), and recorded in config.json; its state lives in the container's
  * directory (`upper/ work/ merged/` for the union drivers, `base/ rootfs/ vfs.json` for vfs).
  */
-import { chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, constants as fsc } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
 import type { LayerChange } from '@stratum/layer';
 import { AT, MNT, MOUNT_ATTR, MOVE_MOUNT, OPEN_TREE, moveMount, mountSetattr, openTree, umount2 } from '@stratum/native';
 import { DriverUnavailableError, fuseOverlayDriver, overlayDriver, selectDriver, vfsDriver, type Driver, type DriverName, type Rootfs } from '@stratum/union-fs';
 import { FeatureUnavailableError } from './errors.js';
-import { isErrno } from './fsutil.js';
+import { isErrno, withLock } from './fsutil.js';
 import type { ContainerPaths, ContainerRecord } from './record.js';
 import type { Runtime } from './runtime.js';
 
@@ -67,6 +68,38 @@ export function prepareInitLayer(init: string, lowers: readonly string[]): void 
     if (have?.dir) chownSync(p, have.uid, have.gid);
   }
   for (const f of INIT_FILES) closeSync(openSync(join(init, f), fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o644));
+}
+
+/** initLayerDir: where the init layer shared by every container of the layer stack `diffIDs` (bottom first) is kept. */
+export function initLayerDir(rt: Runtime, diffIDs: readonly string[]): string {
+  return join(rt.root, 'layers', 'init', createHash('sha256').update(diffIDs.join('\n')).digest('hex'));
+}
+
+/**
+ * ensureInitLayer returns the init layer (see prepareInitLayer) of the layer stack `diffIDs`,
+ * making it once (under a lock, in a temp dir renamed into place) from `lowers` (its layer dirs,
+ * top first). Docker makes one per container; its content depends only on the image's layers, and
+ * it is a read-only layer below each container's own changes, so containers of one image share
+ * it: creating and removing a container then touch none of its dozen entries.
+ */
+export async function ensureInitLayer(rt: Runtime, diffIDs: readonly string[], lowers: readonly string[]): Promise<string> {
+  const dir = initLayerDir(rt, diffIDs);
+  if (existsSync(dir)) return dir;
+  const parent = join(dir, '..');
+  mkdirSync(parent, { recursive: true, mode: 0o700 });
+  const key = dir.split('/').pop()!;
+  await withLock(join(rt.root, 'layers', `.lock-init-${key}`), () => {
+    if (existsSync(dir)) return;
+    const tmp = join(parent, `.tmp-${key.slice(0, 16)}-${randomBytes(4).toString('hex')}`);
+    try {
+      prepareInitLayer(tmp, lowers);
+      renameSync(tmp, dir);
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    }
+  });
+  return dir;
 }
 
 const drivers = new Map<DriverName, Driver>();
@@ -136,11 +169,21 @@ export function setLowerDirsProvider(p: LowerDirsProvider): void {
   lowerProvider = p;
 }
 
-/** layersOf: a container's layers for the driver, top first: its init layer, then its image's layers (or its rootfs directory). */
+/**
+ * layersOf: a container's layers for the driver, top first: its init layer (its own, or the one
+ * its image's containers share, made again if gc removed it meanwhile), then its image's layers
+ * (or its rootfs directory).
+ */
 export async function layersOf(rt: Runtime, rec: ContainerRecord, paths: Pick<ContainerPaths, 'init'>): Promise<string[]> {
   if (rec.rootfs !== undefined) return [paths.init, rec.rootfs];
   if (!lowerProvider) throw new TypeError('this container needs image layers, but no image support is loaded');
-  return [paths.init, ...(await lowerProvider(rt, rec))];
+  const lowers = await lowerProvider(rt, rec);
+  let init = paths.init;
+  if (rec.initLayer !== undefined) {
+    init = rec.initLayer;
+    if (!existsSync(init)) await ensureInitLayer(rt, rec.image?.diffIDs ?? [], lowers);
+  }
+  return [init, ...lowers];
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Containers from images in the store: config applied, layers unpacked once into the shared cache, pull errors. */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { guard, useLeakCheck } from '@stratum/testing';
@@ -42,15 +42,23 @@ describe('containers from images', () => {
     const layers = join(t.options.root, 'layers', 'sha256');
     expect(readdirSync(layers).filter((n) => !n.startsWith('.'))).toHaveLength(1);
     expect(i.GraphDriver.Data.LowerDir.split(':')[1]).toBe((await b.inspect()).GraphDriver.Data.LowerDir.split(':')[1]);
+    // Their init layer (mount points, /etc files to bind onto) is shared too: one per image.
+    const init = i.GraphDriver.Data.LowerDir.split(':')[0]!;
+    expect(init.startsWith(join(t.options.root, 'layers', 'init'))).toBe(true);
+    expect((await b.inspect()).GraphDriver.Data.LowerDir.split(':')[0]).toBe(init);
+    expect(readdirSync(join(init, 'etc')).sort()).toEqual(['hostname', 'hosts', 'resolv.conf']);
     await a.remove();
     await b.remove();
     // gc({ layers: true }) drops cached layers no container uses; the next container unpacks again.
+    const [diffID] = (await (await (await t.rt.store()).image('stratum-test/busybox:1')).config()).rootfs.diff_ids;
     const report = await t.rt.gc({ layers: true });
-    expect(report.layers).toHaveLength(1);
+    expect(report.layers.sort()).toEqual([init, join(layers, diffID!.slice('sha256:'.length))].sort());
     expect(readdirSync(layers).filter((n) => !n.startsWith('.'))).toHaveLength(0);
+    expect(existsSync(init)).toBe(false);
     const c = await Container.run({ image: 'stratum-test/busybox:1', network: 'none' }, { runtime: t.rt });
     expect((await c.wait()).exitCode).toBe(0);
     expect(readdirSync(layers).filter((n) => !n.startsWith('.'))).toHaveLength(1);
+    expect(existsSync(init)).toBe(true);
     expect((await t.rt.gc({ layers: true })).layers).toEqual([]);
     await c.remove();
   });
@@ -59,12 +67,23 @@ describe('containers from images', () => {
     guard(ctx, 'root', 'overlay');
     const c = await Container.run({ image: 'stratum-test/busybox:1', network: 'none', user: 'root', entrypoint: ['sh', '-c'], cmd: ['echo x > /tmp/new; rm /bin/vi'] }, { runtime: t.rt });
     expect((await c.wait()).exitCode).toBe(0);
-    const upper = (await c.inspect()).GraphDriver.Data.UpperDir;
+    const upper = (await c.inspect()).GraphDriver.Data.UpperDir!;
     expect(existsSync(join(upper, 'tmp', 'new'))).toBe(true);
     expect(statSync(join(upper, 'bin', 'vi')).isCharacterDevice()).toBe(true); // an overlay whiteout
     expect(existsSync(join(upper, 'proc'))).toBe(false); // mount points live in the init layer
     const lower = (await c.inspect()).GraphDriver.Data.LowerDir.split(':')[1]!;
     expect(existsSync(join(lower, 'bin', 'vi'))).toBe(true);
+    await c.remove();
+  });
+
+  it('a shared init layer gone before the start (a gc racing a create) is made again', async (ctx) => {
+    guard(ctx, 'root', 'overlay');
+    const c = await Container.create({ image: 'stratum-test/busybox:1', network: 'none', cmd: ['ls /proc /etc/hostname'] }, { runtime: t.rt });
+    const init = (await c.inspect()).GraphDriver.Data.LowerDir.split(':')[0]!;
+    rmSync(init, { recursive: true });
+    await c.start();
+    expect((await c.wait()).exitCode).toBe(0);
+    expect(readdirSync(join(init, 'etc')).sort()).toEqual(['hostname', 'hosts', 'resolv.conf']);
     await c.remove();
   });
 
