@@ -111,7 +111,13 @@ class Held {
   network?: BridgeNetwork;
   attachment?: Attachment;
 
-  async release(): Promise<void> {
+  /**
+   * release lets go of everything, three independent chains run together (the namespace and the
+   * endpoint mostly wait on the kernel's RCU grace periods, which the others fill). With
+   * `removeRootfs` the root filesystem's directories go too (a container about to be removed):
+   * that work is done while the endpoint's deletion waits, not after it.
+   */
+  async release(opts: { removeRootfs?: boolean } = {}): Promise<void> {
     const errors: unknown[] = [];
     const step = async (fn: () => unknown): Promise<void> => {
       try {
@@ -141,7 +147,7 @@ class Held {
         await cg.kill();
         await cg.delete();
       }),
-      step(() => r?.release()),
+      step(() => (opts.removeRootfs ? r?.remove() : r?.release())),
     ]);
     if (errors.length) throw errors[0];
   }
@@ -416,14 +422,15 @@ async function finish(rt: Runtime, rec: ContainerRecord, p: Process, held: Held,
   const st = await p.wait();
   // The pipes end when the last holder exits: in a pid namespace that is the init.
   await Promise.race([pumps, new Promise((r) => setTimeout(r, 2000).unref())]);
-  await log.close();
+  // Read before the cgroup goes; the log is closed while the rest is released.
   const oom = held.cgroup ? oomKilled(held.cgroup) : false;
   let releaseError = '';
-  try {
-    await held.release();
-  } catch (e) {
-    releaseError = e instanceof Error ? e.message : String(e);
-  }
+  await Promise.all([
+    log.close(),
+    held.release({ removeRootfs: rec.HostConfig.AutoRemove }).catch((e: unknown) => {
+      releaseError = e instanceof Error ? e.message : String(e);
+    }),
+  ]);
   const exit: ExitRecord = { ExitCode: exitCodeOf(st), OOMKilled: oom, Error: releaseError, FinishedAt: new Date().toISOString() };
   if (rec.HostConfig.AutoRemove && removeHook && !releaseError) {
     // `docker run --rm` with everything released: removed at once, the exit kept in .exits/ for
