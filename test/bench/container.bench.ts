@@ -143,7 +143,7 @@ export default async function benchmarks(): Promise<Benchmark[]> {
         // umoci's side: its own copy of the layout, the same image unpacked, the same file added.
         umociLayout = join(ctmp, 'umoci-layout');
         execFileSync('cp', ['-a', (await crt.store()).root, umociLayout]);
-        const upper = (await changed.inspect()).GraphDriver.Data.UpperDir;
+        const upper = (await changed.inspect()).GraphDriver.Data.UpperDir!;
         umociBundle = join(ctmp, 'umoci-bundle');
         const unpack = (): void => {
           rmSync(umociBundle, { recursive: true, force: true });

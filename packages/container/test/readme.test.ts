@@ -8,7 +8,7 @@ import { guard, useLeakCheck } from '@stratum/testing';
 useLeakCheck({ beforeEach, afterEach });
 
 describe('README', () => {
-  it('the usage example runs: run, logs, commit with a new CMD, the image serves its page through a published port', (ctx) => {
+  it('the usage example runs: run, logs, commit with a new CMD, export of the stopped container, the image serves its page through a published port', (ctx) => {
     guard(ctx, 'root', 'overlay', 'netns', 'nftables', 'tool:tsx');
     const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
     const snippet = /## Usage[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)![1]!;
@@ -24,8 +24,9 @@ describe('README', () => {
       expect(out[0]).toBe('exit: 0');
       expect(out[1]).toBe('log: box');
       expect(out[2]).toMatch(/^image: sha256:[0-9a-f]{12}$/);
-      expect(out[3]).toMatch(/^cmd: \[ '\/bin\/httpd', '-f', '-h', '\/www' \] ip: 10\.88\.\d+\.\d+$/);
-      expect(out[4]).toBe('page: Welcome To My Httpd');
+      expect(out[3]).toBe('export: overlay true');
+      expect(out[4]).toMatch(/^cmd: \[ '\/bin\/httpd', '-f', '-h', '\/www' \] ip: 10\.88\.\d+\.\d+$/);
+      expect(out[5]).toBe('page: Welcome To My Httpd');
     } finally {
       rmSync(file, { force: true });
     }
