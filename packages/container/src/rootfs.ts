@@ -20,8 +20,6 @@ import type { Runtime } from './runtime.js';
 const INIT_DIRS = ['dev', 'dev/pts', 'dev/shm', 'dev/mqueue', 'proc', 'sys', 'etc'];
 const INIT_FILES = ['etc/hosts', 'etc/hostname', 'etc/resolv.conf'];
 
-/** DRIVER_NAMES: the storage drivers a container's root filesystem can be made with, best first. */
-export const DRIVER_NAMES: readonly DriverName[] = Object.freeze(['overlay', 'fuse-overlayfs', 'vfs']);
 
 function lookup(lowers: readonly string[], rel: string): { mode: number; uid: number; gid: number; dir: boolean } | undefined {
   for (const lower of lowers) {
@@ -299,10 +297,4 @@ export function unmountRoot(target: string): void {
   } catch (e) {
     if (!isErrno(e, 'EINVAL', 'ENOENT')) throw e;
   }
-}
-
-/** isMountPoint is true when `path` is a mount point in this process's mount namespace. */
-export function isMountPoint(path: string, mountinfo: string): boolean {
-  const esc = path.replace(/[\s\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
-  return mountinfo.split('\n').some((l) => l.split(' ')[4] === esc);
 }
