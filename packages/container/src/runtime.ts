@@ -7,6 +7,7 @@ import type { RegistryClientOptions } from '@stratum/registry-client';
 import type { DriverName } from '@stratum/union-fs';
 import type { GcOptions, GcReport } from './gc.js';
 import { Networks, type NetworkConfig } from './networks.js';
+import { chooseDriver } from './rootfs.js';
 import { checkDriverName } from './spec.js';
 import { StateDir } from './state-dir.js';
 
@@ -93,6 +94,16 @@ export class Runtime implements AsyncDisposable {
   /** store returns the image store containers are created from (opened on first use; the `store` option, else an OCI layout at `storeRoot` or `root`). */
   store(): Promise<Store> {
     return imageStore(this);
+  }
+
+  /**
+   * storageDriver says which storage driver new containers get and why (`docker info`'s Storage
+   * Driver): the `driver` option (checked: DriverUnavailableError when it cannot work here), else
+   * the best one that works for this process on the state dir's filesystem (@stratum/union-fs
+   * `selectDriver`; tried for real once per process).
+   */
+  storageDriver(): Promise<{ name: DriverName; reason: string }> {
+    return chooseDriver(this, this.options.driver);
   }
 
   /** The cgroup path of a container (relative to the hierarchy roots). */

@@ -32,6 +32,7 @@ for (const { name: driver, needs } of DRIVERS) {
       expect(i.Path).toBe('sh');
       expect(i.Name).toBe(`/${c.name}`);
       expect(i.Driver).toBe(driver);
+      expect(await t.rt.storageDriver()).toMatchObject({ name: driver });
       expect(i.GraphDriver.Name).toBe(driver);
       expect(i.GraphDriver.Data.LowerDir.split(':')).toEqual([join(t.options.root, 'containers', c.id, 'init'), t.rootfs]);
       await c.remove();

@@ -135,7 +135,7 @@ export async function info(ctx: Context, p: ParsedArgs): Promise<number> {
     ContainersPaused: containers.filter((c) => c.State === 'paused').length,
     ContainersStopped: containers.filter((c) => c.State !== 'running' && c.State !== 'paused').length,
     Images: new Set(images.map((i) => i.id)).size,
-    Driver: 'overlay',
+    Driver: (await rt.storageDriver()).name,
     LoggingDriver: 'json-file',
     CgroupDriver: 'cgroupfs',
     KernelVersion: release(),
