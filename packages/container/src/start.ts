@@ -420,13 +420,13 @@ function pump(p: Process, log: JsonLogWriter, io: StartIO, tty: boolean): Promis
 async function finish(rt: Runtime, rec: ContainerRecord, p: Process, held: Held, log: JsonLogWriter, pumps: Promise<void>): Promise<StateRecord> {
   const id = rec.Id;
   const st = await p.wait();
-  // The pipes end when the last holder exits: in a pid namespace that is the init.
-  await Promise.race([pumps, new Promise((r) => setTimeout(r, 2000).unref())]);
-  // Read before the cgroup goes; the log is closed while the rest is released.
+  // Read before the cgroup goes. The resources are released while the output still in the pipes
+  // is drained into the log (the pipes end when the last holder exits: in a pid namespace, the
+  // init, gone by now).
   const oom = held.cgroup ? oomKilled(held.cgroup) : false;
   let releaseError = '';
   await Promise.all([
-    log.close(),
+    Promise.race([pumps, new Promise((r) => setTimeout(r, 2000).unref())]).then(() => log.close()),
     held.release({ removeRootfs: rec.HostConfig.AutoRemove }).catch((e: unknown) => {
       releaseError = e instanceof Error ? e.message : String(e);
     }),
