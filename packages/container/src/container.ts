@@ -177,7 +177,7 @@ async function removeContainer(rt: Runtime, id: string, removeAnonymous: boolean
       delete st.process;
     }
     if (st.held) await releaseHeld(rt, st.held);
-    unmountRoot(rootfsDirs(rt.state.paths(id), driverOf(rec)).merged);
+    unmountRoot(rootfsDirs(rt.state.paths(id), rec).merged);
     if (rec.HostConfig.AutoRemove) {
       mkdirSync(tombstoneDir(rt), { recursive: true, mode: 0o700 });
       writeJsonAtomic(join(tombstoneDir(rt), id), { ExitCode: st.ExitCode, OOMKilled: st.OOMKilled, Error: st.Error, FinishedAt: st.FinishedAt }, { durable: false });
@@ -589,7 +589,7 @@ export class Container implements AsyncDisposable {
     if (st.Paused) throw new ContainerStateError(this.id, 'exec in', 'paused', 'unpause it first');
     const rec = this.#record;
     const paths = this.runtime.state.paths(this.id);
-    const user = resolveUserInRoot(rootfsDirs(paths, driverOf(rec)).merged, opts.user ?? rec.Config.User, rec.HostConfig.GroupAdd ?? []);
+    const user = resolveUserInRoot(rootfsDirs(paths, rec).merged, opts.user ?? rec.Config.User, rec.HostConfig.GroupAdd ?? []);
     const env = processEnv(mergeEnv(rec.Config.Env, opts.env), { hostname: containerHostname(rec), tty: opts.tty ?? false, home: user.home });
     return enter(st.Pid, {
       argv,
@@ -771,7 +771,7 @@ export class Container implements AsyncDisposable {
     const paths = rt.state.paths(this.id);
     const driver = driverOf(rec);
     const recorded = (): { path: string; diff(): Promise<LayerChange> } => {
-      const dirs = rootfsDirs(paths, driver);
+      const dirs = rootfsDirs(paths, rec);
       return { path: dirs.merged, diff: async () => recordedChange(this.id, driver, dirs) };
     };
     let st = await this.state();

@@ -86,7 +86,7 @@ export function inspectOf(rec: ContainerRecord, st: StateRecord, paths: Containe
   }
   const live = st.Running && ep !== undefined;
   const driver = driverOf(rec);
-  const dirs = rootfsDirs(paths, driver);
+  const dirs = rootfsDirs(paths, rec);
   return {
     Id: rec.Id,
     Created: rec.Created,

@@ -151,10 +151,15 @@ export interface RootfsDirs {
   base?: string;
 }
 
-/** rootfsDirs lays out a driver's directories in the container's directory. Pure. */
-export function rootfsDirs(paths: Pick<ContainerPaths, 'dir'>, driver: DriverName): RootfsDirs {
-  if (driver === 'vfs') return { merged: join(paths.dir, 'rootfs'), base: join(paths.dir, 'base') };
-  return { merged: join(paths.dir, 'merged'), upper: join(paths.dir, 'upper'), work: join(paths.dir, 'work') };
+/**
+ * rootfsDirs lays out a container's storage directories in its directory, for its recorded driver
+ * (records without one are overlay, whose upper dir may still be the `diff/` of before the
+ * drivers, until their next prepare renames it).
+ */
+export function rootfsDirs(paths: Pick<ContainerPaths, 'dir'>, rec: Pick<ContainerRecord, 'driver'>): RootfsDirs {
+  if (rec.driver === 'vfs') return { merged: join(paths.dir, 'rootfs'), base: join(paths.dir, 'base') };
+  const legacy = rec.driver === undefined && !existsSync(join(paths.dir, 'upper')) && existsSync(join(paths.dir, 'diff'));
+  return { merged: join(paths.dir, 'merged'), upper: join(paths.dir, legacy ? 'diff' : 'upper'), work: join(paths.dir, 'work') };
 }
 
 /** LowerDirsProvider: the image layer dirs of a container (top first); installed by the image support. */

@@ -266,7 +266,7 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
     let networkPending: Promise<NetworkSetup> | undefined;
     try {
       const driver = driverOf(rec);
-      const root = rootfsDirs(paths, driver).merged;
+      const root = rootfsDirs(paths, rec).merged;
       const cgroupPath = rt.cgroupPath(id);
       // Intent first: a crash from here on leaves nothing gc() cannot find.
       // (Not fsynced: the page cache outlives a killed process, and the kernel objects it guards

@@ -3,7 +3,7 @@
  * once per storage driver (overlay, fuse-overlayfs, vfs), as union-fs runs one suite over every
  * driver.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -104,3 +104,30 @@ for (const { name: driver, needs } of DRIVERS) {
     });
   });
 }
+
+const legacy = useSuite('life-legacy', 231, { beforeAll, afterAll }, { network: false });
+
+describe('records from before the storage drivers', () => {
+  it('a container recorded without a driver (overlay, upper dir diff/) is shown, committed and started as before', async (ctx) => {
+    guard(ctx, 'root', 'overlay');
+    const c = await Container.run({ rootfs: legacy.rootfs, network: 'none', cmd: ['sh', '-c', 'echo old > /root/old'] }, { runtime: legacy.rt });
+    expect((await c.wait()).exitCode).toBe(0);
+    // What such a record looked like: no `driver`, the overlay's upper dir in diff/.
+    const dir = join(legacy.options.root, 'containers', c.id);
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    delete config.driver;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    renameSync(join(dir, 'upper'), join(dir, 'diff'));
+    const old = await Container.get(c.id, { runtime: legacy.rt });
+    const i = await old.inspect();
+    expect(i.GraphDriver).toMatchObject({ Name: 'overlay', Data: { UpperDir: join(dir, 'diff') } });
+    const r = await old.commit({ ref: 'stratum-test/legacy:1', compression: 'none' });
+    const store = await legacy.rt.store();
+    expect((await tarListing(store.blobs.path(r.layer.digest))).get('root/old')).toMatchObject({ data: 'old\n' });
+    // The first prepare moved diff/ to upper/; the container keeps its changes.
+    expect((await old.inspect()).GraphDriver.Data.UpperDir).toBe(join(dir, 'upper'));
+    await old.start();
+    await old.wait();
+    await old.remove();
+  });
+});
