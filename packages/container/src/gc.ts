@@ -125,7 +125,7 @@ export async function runGc(
     report.leftovers.push(dir);
   }
   report.names = await sd.pruneNames();
-  report.leftovers.push(...pruneLayerLeftovers(rt));
+  report.leftovers.push(...(await pruneLayerLeftovers(rt)));
   // Endpoints on this runtime's networks whose veth is gone (their namespace died with its processes).
   for (const name of rt.networks.names()) {
     if (!existsSync(join(rt.root, 'networks', name, 'network.json'))) continue;

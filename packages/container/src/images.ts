@@ -60,7 +60,8 @@ export async function ensureLayers(rt: Runtime, image: Image, opts: { signal?: A
     mkdirSync(parent, { recursive: true, mode: 0o700 });
     await withLock(join(rt.root, 'layers', `.lock-${diffID.replace(':', '-')}`), async () => {
       if (existsSync(dir)) return;
-      const tmp = join(parent, `.tmp-${diffID.split(':')[1]!.slice(0, 16)}-${randomBytes(4).toString('hex')}`);
+      // The full name in the temp dir's: gc finds its lock from it (see pruneLayerLeftovers).
+      const tmp = join(parent, `.tmp-${diffID.split(':')[1]!}-${randomBytes(4).toString('hex')}`);
       try {
         const root = process.geteuid?.() === 0;
         await applyLayer(await layer.compressed(opts), tmp, { whiteouts: 'overlay', diffID, keepSetuid: true, keepDevices: root, ...(opts.signal ? { signal: opts.signal } : {}) });
@@ -74,17 +75,23 @@ export async function ensureLayers(rt: Runtime, image: Image, opts: { signal?: A
   return dirs.reverse();
 }
 
-/** pruneLayerLeftovers removes interrupted unpacks (for gc). Returns the paths removed. */
-export function pruneLayerLeftovers(rt: Runtime): string[] {
+/**
+ * pruneLayerLeftovers removes interrupted unpacks (for gc). Each temp dir is removed holding the
+ * lock its unpack holds (`layers/.lock-ALG-NAME`, found from the dir's name), so an unpack still
+ * running in another process is waited for, never cut short. Returns the paths removed.
+ */
+export async function pruneLayerLeftovers(rt: Runtime): Promise<string[]> {
   const out: string[] = [];
   const base = join(rt.root, 'layers');
   if (!existsSync(base)) return out;
   for (const alg of readdirSync(base)) {
     if (alg.startsWith('.')) continue; // (init/ has its own .tmp- dirs, pruned the same way)
     for (const n of readdirSync(join(base, alg))) {
-      if (!n.startsWith('.tmp-')) continue;
-      rmSync(join(base, alg, n), { recursive: true, force: true });
-      out.push(join(base, alg, n));
+      if (!n.startsWith('.tmp-') || n.startsWith('.tmp-rm-')) continue;
+      const name = n.slice('.tmp-'.length, n.lastIndexOf('-'));
+      const path = join(base, alg, n);
+      await withLock(join(base, `.lock-${alg}-${name}`), () => rmSync(path, { recursive: true, force: true }));
+      out.push(path);
     }
   }
   return out;

@@ -6,6 +6,7 @@
 import type { ContainerConfig } from '@stratum/oci';
 import type { ContainerPaths, ContainerRecord, HostConfigRecord, PortBinding, StateRecord } from './record.js';
 import { driverOf, rootfsDirs } from './rootfs.js';
+import { containerHostname } from './process-spec.js';
 
 /**
  * GraphDriverData: `GraphDriver.Data` of {@link ContainerInspect}: the layer dirs (`LowerDir`, init
@@ -114,7 +115,8 @@ export function inspectOf(rec: ContainerRecord, st: StateRecord, paths: Containe
       },
     },
     Mounts: rec.mounts.map(({ spawn: _s, Spec: _p, ...m }) => m),
-    Config: rec.Config,
+    // Docker shows the hostname the container got (the short id unless -h or the host network).
+    Config: { ...rec.Config, Hostname: containerHostname(rec) },
     NetworkSettings: {
       Bridge: '',
       SandboxKey: st.Running && st.Pid ? `/proc/${st.Pid}/ns/net` : '',

@@ -88,7 +88,7 @@ export async function ensureInitLayer(rt: Runtime, diffIDs: readonly string[], l
   const key = dir.split('/').pop()!;
   await withLock(join(rt.root, 'layers', `.lock-init-${key}`), () => {
     if (existsSync(dir)) return;
-    const tmp = join(parent, `.tmp-${key.slice(0, 16)}-${randomBytes(4).toString('hex')}`);
+    const tmp = join(parent, `.tmp-${key}-${randomBytes(4).toString('hex')}`);
     try {
       prepareInitLayer(tmp, lowers);
       renameSync(tmp, dir);

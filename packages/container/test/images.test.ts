@@ -1,5 +1,6 @@
 /** Containers from images in the store: config applied, layers unpacked once into the shared cache, pull errors. */
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { guard, useLeakCheck } from '@stratum/testing';
@@ -97,4 +98,26 @@ describe('containers from images', () => {
     await expect(Container.create({ image: 'stratum-test/nope:1', cmd: ['true'] }, { runtime: off })).rejects.toThrow(/pulling is off/);
     expect(await Container.list({ runtime: t.rt, all: true })).toEqual([]);
   });
+
+  it('gc waits for an unpack another process holds, and never cuts it short', async (ctx) => {
+    guard(ctx, 'root', 'tool:flock');
+    const layers = join(t.options.root, 'layers', 'sha256');
+    mkdirSync(layers, { recursive: true });
+    const hex = 'ab'.repeat(32);
+    const tmp = join(layers, `.tmp-${hex}-0000cafe`);
+    mkdirSync(tmp);
+    writeFileSync(join(tmp, 'file'), 'unpacked');
+    // "Another process": holds the unpack's lock, then renames its temp dir into place.
+    const holder = spawn('flock', [join(t.options.root, 'layers', `.lock-sha256-${hex}`), 'sh', '-c', `echo locked; sleep 0.5; mv '${tmp}' '${join(layers, hex)}'`]);
+    await new Promise<void>((r) => holder.stdout.once('data', () => r()));
+    await t.rt.gc();
+    await new Promise((r) => holder.once('exit', r));
+    expect(readFileSync(join(layers, hex, 'file'), 'utf8')).toBe('unpacked');
+    rmSync(join(layers, hex), { recursive: true, force: true });
+    // A leftover nobody holds goes.
+    mkdirSync(tmp);
+    await t.rt.gc();
+    expect(existsSync(tmp)).toBe(false);
+  });
 });
+

@@ -31,6 +31,7 @@ for (const { name: driver, needs } of DRIVERS) {
       expect(i.State.ExitCode).toBe(3);
       expect(i.Path).toBe('sh');
       expect(i.Name).toBe(`/${c.name}`);
+      expect(i.Config.Hostname).toBe(c.id.slice(0, 12)); // as Docker: the short id without -h
       expect(i.Driver).toBe(driver);
       expect(await t.rt.storageDriver()).toMatchObject({ name: driver });
       expect(i.GraphDriver.Name).toBe(driver);
