@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { guard, useLeakCheck } from '@stratum/testing';
+import { guard, sandboxArgs, useLeakCheck } from '@stratum/testing';
 
 // Property tests of resolveInRoot's userspace fallback against openat2, on random hostile
 // trees. They run in a child under bwrap (read-only /, only the test's dir writable), so that
@@ -25,7 +25,7 @@ const runs = Number(process.env.STRATUM_PROP_RUNS ?? 300);
 function inBwrap(script: string): unknown {
   const r = spawnSync(
     'bwrap',
-    ['--ro-bind', '/', '/', '--tmpfs', '/tmp', '--dev', '/dev', '--proc', '/proc', '--bind', base, base, '--die-with-parent',
+    [...sandboxArgs([base]),
       process.execPath, '--import', tsx, fixture(script), base, String(runs)],
     { encoding: 'utf8', timeout: 300_000 },
   );

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { guard, useLeakCheck } from '@stratum/testing';
+import { guard, sandboxArgs, useLeakCheck } from '@stratum/testing';
 import { AT, ErrnoError, MNT, O, RESOLVE, fdPath, features, fstat, mount, openat, openat2, resolveInRoot, umount2 } from '../src/index.js';
 
 useLeakCheck({ beforeEach, afterEach });
@@ -148,7 +148,7 @@ describe('resolveInRoot on hostile trees (in bwrap)', () => {
     const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url));
     const r = spawnSync(
       'bwrap',
-      ['--ro-bind', '/', '/', '--tmpfs', '/tmp', '--dev', '/dev', '--proc', '/proc', '--bind', base, base, '--die-with-parent',
+      [...sandboxArgs([base]),
         process.execPath, '--import', tsx, child, root],
       { encoding: 'utf8', timeout: 60_000 },
     );

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { guard, useLeakCheck } from '@stratum/testing';
+import { guard, sandboxArgs, useLeakCheck } from '@stratum/testing';
 import { cases } from './fixtures/hostile-cases.js';
 
 useLeakCheck({ beforeEach, afterEach });
@@ -30,7 +30,7 @@ describe('bad and hostile archives', () => {
     writeFileSync(join(base, 'outside', 'canary'), 'canary\n');
     const r = spawnSync(
       'bwrap',
-      ['--ro-bind', '/', '/', '--tmpfs', '/tmp', '--dev', '/dev', '--proc', '/proc', '--bind', base, base, '--die-with-parent',
+      [...sandboxArgs([base]),
         process.execPath, '--conditions=stratum-source', '--import', tsx, runner, base],
       { encoding: 'utf8', timeout: 300_000 },
     );

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { guard, useLeakCheck } from '@stratum/testing';
+import { guard, sandboxArgs, useLeakCheck } from '@stratum/testing';
 
 useLeakCheck({ beforeEach, afterEach });
 
@@ -37,7 +37,7 @@ describe('hostile layers cannot touch anything outside the root', () => {
     guard(ctx, 'tool:bwrap', 'mount-ns', 'root');
     const r = spawnSync(
       'bwrap',
-      ['--ro-bind', '/', '/', '--tmpfs', '/tmp', '--dev', '/dev', '--proc', '/proc', '--bind', base, base, '--die-with-parent',
+      [...sandboxArgs([base]),
         process.execPath, '--conditions=stratum-source', '--import', tsx, fixture, base, String(runs)],
       { encoding: 'utf8', timeout: 600_000, cwd: join(import.meta.dirname, '..') },
     );

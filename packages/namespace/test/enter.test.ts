@@ -90,7 +90,9 @@ describe('namespace handles', () => {
     // Joined through the handle after its process is gone.
     {
       await using q = await spawn({ argv: ['/bin/sh', '-c', 'hostname; readlink /proc/self/ns/net'], namespaces: { net, uts }, stdio: ['ignore', 'pipe', 'pipe'] });
-      expect(await text(q.stdout)).toBe(`stratum-held\nnet:[${net.inode}]\n`);
+      const [o, e] = await Promise.all([text(q.stdout), text(q.stderr)]);
+      const st = await q.wait();
+      expect({ o, e, st }).toEqual({ o: `stratum-held\nnet:[${net.inode}]\n`, e: '', st: { code: 0, signal: null } });
     }
 
     using t = tempDir('nsbind');

@@ -4,3 +4,4 @@ export { type HostSnapshot, type Leak, type LeakCheckHooks, LeakError, snapshotH
 export { prng, type TreeEntry, randomTree, tarOf, memoryLayer, memoryImage, randomImage } from './random.js';
 export { testUser } from './users.js';
 export { runReadmeSnippet, type ReadmeSnippetRun } from './readme.js';
+export { sandboxArgs } from './sandbox.js';

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { guard, useLeakCheck } from '@stratum/testing';
+import { guard, sandboxArgs, useLeakCheck } from '@stratum/testing';
 import { tempDir } from './helpers.js';
 
 useLeakCheck({ beforeEach, afterEach });
@@ -20,7 +20,7 @@ describe('hostile layers', () => {
     using t = tempDir('hostile');
     const r = spawnSync(
       'bwrap',
-      ['--ro-bind', '/', '/', '--tmpfs', '/tmp', '--dev', '/dev', '--proc', '/proc', '--bind', t.dir, t.dir, '--die-with-parent',
+      [...sandboxArgs([t.dir]),
         process.execPath, '--conditions=stratum-source', '--import', tsx, fixture, t.dir],
       { encoding: 'utf8', timeout: 120_000, cwd: fileURLToPath(new URL('..', import.meta.url)) },
     );

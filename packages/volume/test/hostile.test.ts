@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { guard, useLeakCheck } from '@stratum/testing';
+import { guard, sandboxArgs, useLeakCheck } from '@stratum/testing';
 
 // Copy-up reads an untrusted image rootfs. The hostile cases run in a child under bwrap
 // (read-only /, only the test's dir writable), with a canary directory outside the rootfs that
@@ -26,7 +26,7 @@ describe('copy-up from a hostile rootfs', () => {
     guard(ctx, 'root', 'tool:bwrap', 'mount-ns');
     const r = spawnSync(
       'bwrap',
-      ['--ro-bind', '/', '/', '--tmpfs', '/tmp', '--dev', '/dev', '--proc', '/proc', '--bind', base, base, '--die-with-parent',
+      [...sandboxArgs([base]),
         process.execPath, '--conditions=stratum-source', '--import', tsx, fixture('hostile-copyup.ts'), base],
       { encoding: 'utf8', timeout: 120_000 },
     );
