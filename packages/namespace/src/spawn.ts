@@ -5,7 +5,7 @@ import { ReadStream } from 'node:tty';
 import { initHelperPath } from '@stratum/native';
 import { SpawnError } from './errors.js';
 import { writeIdMaps } from './idmap.js';
-import { Process, type ExitStatus } from './process.js';
+import { Process, holdOutput, type ExitStatus } from './process.js';
 import { FLAG, MAP_OK, MessageReader, encodeSpec } from './protocol.js';
 import { prepareSpec, type PreparedSpec, type SpawnSpec } from './spec.js';
 
@@ -72,6 +72,8 @@ export async function start(prepared: PreparedSpec, signal?: AbortSignal): Promi
     child.once('exit', (code, sig) => resolve({ code, signal: sig }));
   });
   const control = child.stdio[3] as Duplex;
+  const stdout = holdOutput(child.stdout);
+  const stderr = holdOutput(child.stderr);
 
   return new Promise<Process>((resolve, reject) => {
     let settled = false;
@@ -101,7 +103,7 @@ export async function start(prepared: PreparedSpec, signal?: AbortSignal): Promi
       cleanupAbort();
       let tty: { stream: ReadStream; fd: number } | undefined;
       if (ptmx !== undefined) tty = { stream: new ReadStream(ptmx), fd: ptmx };
-      const init: ConstructorParameters<typeof Process>[0] = { child, pid, forks: prepared.forks, init: (prepared.wire.flags & FLAG.INIT) !== 0, exited };
+      const init: ConstructorParameters<typeof Process>[0] = { child, pid, forks: prepared.forks, init: (prepared.wire.flags & FLAG.INIT) !== 0, exited, stdout, stderr };
       if (tty) init.tty = tty;
       if (signal) init.signal = signal;
       resolve(new Process(init));

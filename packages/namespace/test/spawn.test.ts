@@ -273,6 +273,15 @@ describe('spawn in new namespaces', () => {
     expect(readFileSync(join(t.dir, 'fd-out'), 'utf8')).toBe('via fd\n');
   });
 
+  it('keeps the output of a program that exited before anyone read it', async (ctx) => {
+    guard(ctx, 'root', 'native');
+    // Node's child_process discards piped output nobody listens to once the child exits.
+    await using p = await spawn({ argv: ['/bin/sh', '-c', 'echo out; echo err >&2'], stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(await p.wait()).toEqual({ code: 0, signal: null });
+    await sleep(100);
+    expect(await Promise.all([text(p.stdout), text(p.stderr)])).toEqual(['out\n', 'err\n']);
+  });
+
   it('a pseudo-terminal as stdio, with resize', async (ctx) => {
     guard(ctx, 'root', 'native');
     await using p = await spawn({
