@@ -26,6 +26,9 @@ declare -A need=(
   [iptables]=/usr/sbin/iptables
   [time]=/usr/bin/time
   [passwd]=/usr/sbin/useradd
+  # The container benchmark's podman row (podman run --init needs catatonit).
+  [podman]=/usr/bin/podman
+  [catatonit]=/usr/bin/catatonit
 )
 missing=()
 for pkg in "${!need[@]}"; do

@@ -5,13 +5,17 @@
  * `crun run` and `runc run` of the bundle the same container exports (same rootfs, same limits,
  * their network namespace without configuration). crun runs through `nsenter --mount` into a
  * namespace where /sys/fs/cgroup/unified is unmounted (crun 1.8 refuses this hybrid host
- * otherwise); the nsenter exec is part of its figure.
+ * otherwise); the nsenter exec is part of its figure. `podman run --rm` too when podman is installed
+ * (scripts/setup.sh installs it): the same image pulled from our store into a private podman root,
+ * `--init` (catatonit), the same limits, `--network none`, cgroupfs, run in the same mount
+ * namespace as crun (its default runtime). Its rlimits are set low (nofile, nproc 1024): podman's
+ * defaults raise the hard limits, which needs CAP_SYS_RESOURCE, absent here.
  *
  * Also `commit` of a 64 MiB change (a gzip layer from the upper dir, written to the store)
  * against `umoci repack` of the same change in an unpacked umoci bundle.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLayer } from '@stratum/layer';
@@ -61,6 +65,13 @@ export default async function benchmarks(): Promise<Benchmark[]> {
   let holder: Process | undefined;
   let crunMnt: NamespaceHandle | undefined;
   let id = 0;
+  const podmanTool = which('podman') && which('catatonit') && which('skopeo');
+  let podmanArgs: string[] = [];
+  let podmanHadParent = false;
+  const podman = (args: string[]): string[] => ['nsenter', `--mount=${crunMnt!.path}`, 'podman', ...podmanArgs, ...args];
+  const podmanSync = (args: string[]): void => void execFileSync('nsenter', podman(args).slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
+  const podmanParents = (): string[] =>
+    readdirSync('/sys/fs/cgroup').map((c) => join('/sys/fs/cgroup', c, 'libpod_parent')).filter((d) => existsSync(d));
   const spec = { image: 'stratum-bench/busybox:1', init: true, autoRemove: true, resources: { memory: '64m', pidsLimit: 100 }, cmd: ['true'] };
 
   return [
@@ -95,8 +106,23 @@ export default async function benchmarks(): Promise<Benchmark[]> {
         });
         await new Promise((r) => holder!.stdout!.once('data', r));
         crunMnt = holder.namespace('mount');
+        if (podmanTool) {
+          const p = join(tmp, 'podman');
+          podmanArgs = [`--root=${p}/root`, `--runroot=${p}/run`, `--tmpdir=${p}/tmp`, '--cgroup-manager=cgroupfs', '--events-backend=file', '--storage-driver=overlay'];
+          const store = (await rt.store()).root;
+          podmanHadParent = podmanParents().length > 0;
+          const archive = join(p, 'image.tar');
+          mkdirSync(p);
+          execFileSync('skopeo', ['copy', '-q', `oci:${store}:docker.io/${spec.image}`, `docker-archive:${archive}:localhost/stratum-bench-podman:1`]);
+          podmanSync(['load', '-q', '-i', archive]);
+        }
       },
       teardown: async () => {
+        if (podmanTool && crunMnt) {
+          spawnSync('nsenter', podman(['rm', '-a', '-f']).slice(1), { stdio: 'ignore' });
+          // podman's cgroupfs manager leaves its parent cgroups behind.
+          if (!podmanHadParent) for (const d of podmanParents()) spawnSync('find', [d, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';'], { stdio: 'ignore' });
+        }
         crunMnt?.close();
         await holder?.[Symbol.asyncDispose]();
         if (rt) {
@@ -117,6 +143,15 @@ export default async function benchmarks(): Promise<Benchmark[]> {
       peers: [
         { name: 'crun run (via nsenter --mount)', run: () => runCommand(['nsenter', `--mount=${crunMnt!.path}`, 'crun', 'run', '--bundle', bundle, `stratum-bench-crun-${id++}`]) },
         { name: 'runc run', run: () => runCommand(['runc', 'run', '--bundle', bundle, `stratum-bench-runc-${id++}`]) },
+        ...(podmanTool
+          ? [
+              {
+                name: 'podman run --rm (crun, via nsenter --mount)',
+                run: () =>
+                  runCommand(podman(['run', '--rm', '--init', '--network', 'none', '--memory', '64m', '--pids-limit', '100', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024', 'localhost/stratum-bench-podman:1', 'true'])),
+              },
+            ]
+          : []),
       ],
     },
     {
