@@ -19,7 +19,9 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -199,6 +201,22 @@ bool joins(const Spec& s, uint32_t type) {
   return false;
 }
 
+// `lo` of a new network namespace starts down; bring it up (SIOCSIFFLAGS, as `ip link set lo up`
+// and `bwrap --unshare-net` do). Done here because a rootless caller cannot enter the namespace
+// from outside: setns into a network namespace needs CAP_SYS_ADMIN in the caller's own user
+// namespace too, which only this process (root of the new user namespace) has.
+void loopback_up() {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) fail(proto::S_LOOPBACK, "socket", "lo", errno);
+  struct ifreq ifr;
+  std::memset(&ifr, 0, sizeof(ifr));
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) fail(proto::S_LOOPBACK, "ioctl", "lo", errno);
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0) fail(proto::S_LOOPBACK, "ioctl", "lo", errno);
+  close(fd);
+}
+
 // The process that becomes the container (the helper itself, or its forked child).
 [[noreturn]] void container(const Spec& s, int tty_slave, int enter_root, pid_t parent, int death_signal) {
   // Join cgroups first, while /sys/fs/cgroup is the host's and before a new cgroup namespace,
@@ -219,6 +237,7 @@ bool joins(const Spec& s, uint32_t type) {
   join(s, CLONE_NEWNS);
   uint32_t late = s.ns_new & (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP);
   if (late && unshare(static_cast<int>(late)) < 0) fail(proto::S_UNSHARE, "unshare", nullptr, errno);
+  if ((s.flags & proto::F_LOOPBACK) && (s.ns_new & CLONE_NEWNET)) loopback_up();
   if (s.rootfs || s.nmounts || s.ndevices || s.nsymlinks || s.nmasked || s.nreadonly) setup_mounts(s);
   if (enter_root >= 0) {
     // docker exec: the target's root, which a pivot_root made the namespace's root anyway but a

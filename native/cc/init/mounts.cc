@@ -410,6 +410,15 @@ void setup_mounts(const Spec& s) {
   for (size_t i = 0; i < s.nsymlinks; i++) make_symlink(s.symlinks[i]);
   for (size_t i = 0; i < s.nreadonly; i++) readonly_path(s.readonly[i]);
   for (size_t i = 0; i < s.nmasked; i++) masked_path(s.masked[i]);
+  if (s.rootfs && (s.flags & proto::F_READONLY_ROOT)) {
+    // `docker run --read-only`: the rootfs bind made above (this mount namespace's own, so no
+    // flag of it is locked) is remounted read-only last, after every mount point below it was
+    // made; the mounts on it keep their own flags (runc remounts / the same way, after pivot).
+    // Done here rather than by the caller so that a rootless caller, who cannot mount in the
+    // host's namespace, gets it too.
+    ProcFd rp(g_rootfd);
+    remount(rp.buf, MS_BIND | MS_REMOUNT | MS_RDONLY, proto::S_ROOTFS, s.rootfs);
+  }
   if (s.rootfs) enter_rootfs(s);
   umask(old);
 }

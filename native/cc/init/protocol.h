@@ -54,7 +54,9 @@ constexpr uint32_t kMaxSpec = 1u << 20;  // 1 MiB: argv + env of any sane proces
   X(TTY, 4)                \
   X(NO_PIVOT, 8)           \
   X(NO_OPENAT2, 16)        \
-  X(SETSID, 32)
+  X(SETSID, 32)            \
+  X(READONLY_ROOT, 64)     \
+  X(LOOPBACK, 128)
 
 // MOUNT payload: u32 flags (MS_*), u32 propagation (MS_* of the propagation change made after
 // the mount, 0 = none), u32 mflags (below), then source\0 target\0 fstype\0 data\0.
@@ -96,7 +98,8 @@ constexpr uint32_t kMaxSpec = 1u << 20;  // 1 MiB: argv + env of any sane proces
   X(NO_NEW_PRIVS, 29, "no-new-privileges") \
   X(EXEC, 30, "exec")        \
   X(INIT, 31, "init")        \
-  X(ENTER, 32, "enter")
+  X(ENTER, 32, "enter")      \
+  X(LOOPBACK, 33, "loopback")
 
 #define STRATUM_MESSAGES(X) \
   X(ERROR, 1)               \

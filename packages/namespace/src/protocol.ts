@@ -46,7 +46,7 @@ export const TAG = {
 } as const;
 
 /** FLAG: the bits of the FLAGS field. */
-export const FLAG = { INIT: 1, NO_NEW_PRIVS: 2, TTY: 4, NO_PIVOT: 8, NO_OPENAT2: 16, SETSID: 32 } as const;
+export const FLAG = { INIT: 1, NO_NEW_PRIVS: 2, TTY: 4, NO_PIVOT: 8, NO_OPENAT2: 16, SETSID: 32, READONLY_ROOT: 64, LOOPBACK: 128 } as const;
 
 /** MOUNT_FLAG: the helper's own flags of a MOUNT field. */
 export const MOUNT_FLAG = { FILE_TARGET: 1, RECURSIVE_RO: 2, REMOUNT: 4 } as const;
@@ -91,6 +91,7 @@ export const STAGES: Record<number, string> = {
   30: 'exec',
   31: 'init',
   32: 'enter',
+  33: 'loopback',
 };
 
 /** WireMount: a mount as the helper takes it: mount(2) arguments plus follow-up changes. */

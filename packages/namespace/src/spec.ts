@@ -122,6 +122,14 @@ export interface SpawnSpec {
   rootfsPropagation?: Propagation;
   /** Use MS_MOVE + chroot instead of pivot_root (for an initramfs root, where pivot_root is refused). */
   noPivotRoot?: boolean;
+  /**
+   * Remount the rootfs read-only inside the new mount namespace, after every mount (`docker run
+   * --read-only`; the mounts on it keep their own flags). Needs a rootfs. Works rootless: nothing
+   * is mounted in the caller's namespace.
+   */
+  readonlyRootfs?: boolean;
+  /** Bring up `lo` in the new network namespace before exec (`ip link set lo up`, as `bwrap --unshare-net`). Needs namespaces.net: true. */
+  loopback?: boolean;
   /** Mounts made before pivot_root, in order (see {@link DEFAULT_MOUNTS}). */
   mounts?: readonly MountSpec[];
   /** Device nodes; default {@link DEFAULT_DEVICES} (plus the /dev symlinks) when a tmpfs is mounted on /dev. */
@@ -377,6 +385,16 @@ export function prepareSpec(spec: SpawnSpec, extra: { enterRoot?: string } = {})
   const rootPropagation = state.mount === 'new' ? propagationFlags(spec.rootfsPropagation ?? 'slave') : 0;
   if (spec.noPivotRoot) flags |= FLAG.NO_PIVOT;
   if (spec.noPivotRoot && rootfs === undefined) throw new TypeError('spawn: noPivotRoot needs a rootfs');
+  if (spec.readonlyRootfs !== undefined && typeof spec.readonlyRootfs !== 'boolean') throw new TypeError('spawn: readonlyRootfs must be a boolean');
+  if (spec.readonlyRootfs) {
+    if (rootfs === undefined) throw new TypeError('spawn: readonlyRootfs needs a rootfs');
+    flags |= FLAG.READONLY_ROOT;
+  }
+  if (spec.loopback !== undefined && typeof spec.loopback !== 'boolean') throw new TypeError('spawn: loopback must be a boolean');
+  if (spec.loopback) {
+    if (state.net !== 'new') throw new TypeError('spawn: loopback needs a new network namespace (namespaces.net: true)');
+    flags |= FLAG.LOOPBACK;
+  }
 
   const wire: WireSpec = {
     argv,

@@ -79,6 +79,20 @@ describe('rootless: spawn as an unprivileged user', () => {
     expect(readFileSync(join(rootfs, 'rootfs-write')).length).toBe(0);
   });
 
+  it('loopback: lo is up in the new network namespace; readonlyRootfs: the root is read-only, its mounts are not', async (ctx) => {
+    guard(ctx, 'root', 'native', 'unprivileged-userns', 'tool:setpriv', 'tool:useradd');
+    using t = tempDir('rootless-lo-ro');
+    const rootfs = busyboxRootfs(join(t.dir, 'rootfs'));
+    execFileSync('chown', ['-R', `${ids!.uid}:${ids!.gid}`, rootfs]);
+    const r = asUser(rootfs, 'loopback-ro');
+    expect(r.error).toBeUndefined();
+    expect(r.stderr).toBe('');
+    expect(r.status).toEqual({ code: 0, signal: null });
+    // IFF_UP | IFF_LOOPBACK | IFF_RUNNING (0x49) once up; 0x8 while down.
+    expect(Number(String(r.stdout).split('\n')[0]) & 1).toBe(1);
+    expect(String(r.stdout).split('\n').slice(1)).toEqual(['ro', 'shm-rw', '']);
+  });
+
   it('enter() joins the user namespace first, as root of it', async (ctx) => {
     guard(ctx, 'root', 'native', 'unprivileged-userns', 'tool:setpriv', 'tool:useradd');
     using t = tempDir('rootless-enter');
