@@ -9,6 +9,8 @@ import { createLayer, type LayerChange } from '@stratum/layer';
 import { hostPlatform, imageFromParts, MediaType, digestBytes, type ContainerConfig, type Descriptor, type Digest, type Image } from '@stratum/oci';
 import { mutate, type Store } from '@stratum/image';
 import type { ContainerRecord } from './record.js';
+import { isRootless } from './rootless.js';
+import { putLayerInUserns } from './userns-layer.js';
 
 /** CommitOptions: `docker commit` flags. */
 export interface CommitOptions {
@@ -20,7 +22,7 @@ export interface CommitOptions {
   message?: string;
   /** `-c`: Dockerfile instructions applied to the config (`CMD ["/bin/httpd","-f"]`, `ENV A=1`, `EXPOSE 80` …). */
   changes?: string[];
-  /** `-p`: pause the container during the commit (default true, as Docker). */
+  /** `-p`: pause the container during the commit (default true, as Docker, for a container with a cgroup; one without — rootless without limits — is committed running, and `true` is refused). */
   pause?: boolean;
   /** Layer compression (default gzip). */
   compression?: 'gzip' | 'zstd' | 'none';
@@ -70,6 +72,9 @@ export function commitConfig(rec: ContainerRecord): { [K in keyof ContainerConfi
 }
 
 async function putLayer(store: Store, change: LayerChange, compression: CommitOptions['compression']): Promise<{ desc: Descriptor; diffID: Digest }> {
+  // Rootless, the files are owned by the host's ids of the container's: the layer is made inside
+  // a user namespace with its maps, so that it records the container's own.
+  if (isRootless()) return putLayerInUserns(store, change, compression ?? 'gzip');
   const c = createLayer(change, { compression: compression ?? 'gzip' });
   const desc = await store.blobs.put(c.stream, { mediaType: c.mediaType });
   return { desc, diffID: await c.diffID };

@@ -28,6 +28,7 @@ import { runGc } from './gc.js';
 import { checkSpec, type ContainerSpec, type StartIO } from './spec.js';
 import { monitored, setRemoveHook, startContainer, type ExitRecord } from './start.js';
 import { lowersOf, resolveImage } from './images.js';
+import { isRootless, noCgroupError, rootlessRefusal, rootlessUser } from './rootless.js';
 import { resolveUserInRoot } from './user.js';
 import { attachVolumes, detachVolumes, needsCopyUp, volumeSpecs } from './volumes.js';
 
@@ -182,7 +183,7 @@ async function removeContainer(rt: Runtime, id: string, removeAnonymous: boolean
       mkdirSync(tombstoneDir(rt), { recursive: true, mode: 0o700 });
       writeJsonAtomic(join(tombstoneDir(rt), id), { ExitCode: st.ExitCode, OOMKilled: st.OOMKilled, Error: st.Error, FinishedAt: st.FinishedAt }, { durable: false });
     }
-    rt.state.removeLocked(id, rec.Name);
+    await rt.state.removeLocked(id, rec.Name);
     return st;
   });
   if (rec.mounts.some((m) => m.Type === 'volume')) await detachVolumes(rt, id, removeAnonymous);
@@ -238,6 +239,13 @@ export class Container implements AsyncDisposable {
   static async create(spec: ContainerSpec, opts: CreateOptions = {}): Promise<Container> {
     const s = checkSpec(spec);
     const rt = opts.runtime ?? Runtime.default();
+    const network = resolveNetwork(rt, s);
+    const res = normalizeResources(s.resources);
+    if (isRootless()) {
+      // What a rootless start could never give is refused before anything is made.
+      const refusal = rootlessRefusal({ network, HostConfig: res }, rt.options.cgroupParent);
+      if (refusal) throw refusal;
+    }
     const id = newContainerId();
     const driver = await chooseDriver(rt, s.driver ?? rt.options.driver);
     let config: ContainerConfig = {};
@@ -251,8 +259,6 @@ export class Container implements AsyncDisposable {
       layerDirs = r.lowers;
     }
     const command = composeCommand(config, { ...(s.entrypoint !== undefined ? { entrypoint: s.entrypoint } : {}), ...(s.cmd !== undefined ? { cmd: s.cmd } : {}) });
-    const network = resolveNetwork(rt, s);
-    const res = normalizeResources(s.resources);
     const hostConfig: HostConfigRecord = {
       Binds: s.volumes.length ? s.volumes : null,
       NetworkMode: network.mode === 'bridge' ? network.name! : network.mode === 'container' ? `container:${network.container}` : network.mode,
@@ -525,7 +531,8 @@ export class Container implements AsyncDisposable {
   async pause(): Promise<void> {
     await this.runtime.state.lock(this.id, async () => {
       const st = this.runtime.state.state(this.id);
-      if (!st.Running || st.Paused || !st.held?.cgroup) throw new ContainerStateError(this.id, 'pause', st.Status);
+      if (!st.Running || st.Paused) throw new ContainerStateError(this.id, 'pause', st.Status);
+      if (!st.held?.cgroup) throw noCgroupError('pause');
       await (await Cgroup.open(st.held.cgroup)).freeze({ timeout: 10_000 });
       this.runtime.state.updateLocked(this.id, (s) => {
         s.Paused = true;
@@ -538,7 +545,8 @@ export class Container implements AsyncDisposable {
   async unpause(): Promise<void> {
     await this.runtime.state.lock(this.id, async () => {
       const st = this.runtime.state.state(this.id);
-      if (!st.Paused || !st.held?.cgroup) throw new ContainerStateError(this.id, 'unpause', st.Status, 'it is not paused');
+      if (!st.Paused) throw new ContainerStateError(this.id, 'unpause', st.Status, 'it is not paused');
+      if (!st.held?.cgroup) throw noCgroupError('unpause');
       await (await Cgroup.open(st.held.cgroup)).thaw({ timeout: 10_000 });
       this.runtime.state.updateLocked(this.id, (s) => {
         s.Paused = false;
@@ -591,11 +599,11 @@ export class Container implements AsyncDisposable {
     const paths = this.runtime.state.paths(this.id);
     const user = resolveUserInRoot(rootfsDirs(paths, rec).merged, opts.user ?? rec.Config.User, rec.HostConfig.GroupAdd ?? []);
     const env = processEnv(mergeEnv(rec.Config.Env, opts.env), { hostname: containerHostname(rec), tty: opts.tty ?? false, home: user.home });
-    return enter(st.Pid, {
+    return enter(isRootless() && rec.HostConfig.Init ? initChild(st.Pid) : st.Pid, {
       argv,
       env,
       cwd: opts.workdir ?? (rec.Config.WorkingDir || '/'),
-      user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+      user: isRootless() ? rootlessUser(user) : { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
       capabilities: opts.privileged ? capabilitySet(['ALL'], null) : capabilitySet(rec.HostConfig.CapAdd, rec.HostConfig.CapDrop),
       stdio: opts.tty ? { tty: true } : (opts.stdio ?? ['ignore', 'pipe', 'pipe']),
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -666,7 +674,8 @@ export class Container implements AsyncDisposable {
   /** top lists the container's processes (`docker top`): UID, PID, PPID, STIME, TIME, CMD from /proc. */
   async top(): Promise<TopResult> {
     const st = await this.state();
-    if (!st.Running || !st.held?.cgroup) throw new ContainerStateError(this.id, 'list the processes of', st.Status);
+    if (!st.Running) throw new ContainerStateError(this.id, 'list the processes of', st.Status);
+    if (!st.held?.cgroup) throw noCgroupError('top');
     const cg = await Cgroup.open(st.held.cgroup);
     const tick = 100;
     const boot = Date.now() / 1000 - Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
@@ -693,7 +702,8 @@ export class Container implements AsyncDisposable {
   /** stats reads what the container uses (`docker stats --no-stream`): its cgroup's counters and its network interfaces' bytes and packets. */
   async stats(): Promise<ContainerStats> {
     const st = await this.state();
-    if (!st.Running || !st.held?.cgroup) throw new ContainerStateError(this.id, 'read the stats of', st.Status);
+    if (!st.Running) throw new ContainerStateError(this.id, 'read the stats of', st.Status);
+    if (!st.held?.cgroup) throw noCgroupError('stats');
     const cgroup = await (await Cgroup.open(st.held.cgroup)).stats();
     const networks: ContainerStats['networks'] = {};
     if (this.#record.network.mode !== 'host') {
@@ -721,7 +731,9 @@ export class Container implements AsyncDisposable {
     if (opts.changes !== undefined) parseChanges(opts.changes);
     const store = await this.runtime.store();
     const st = await this.state();
-    const pause = (opts.pause ?? true) && st.Running && !st.Paused;
+    // The default pause needs the cgroup freezer: a container without a cgroup (rootless without
+    // limits) is committed running, as with `pause: false`; an explicit `pause: true` is refused.
+    const pause = (opts.pause ?? Boolean(st.held?.cgroup)) && st.Running && !st.Paused;
     if (pause) await this.pause();
     try {
       // The layer is written to the store before the root filesystem is let go.
@@ -802,6 +814,22 @@ export class Container implements AsyncDisposable {
   }
 }
 
+/**
+ * initChild: the program an init (`init: true`) started, which `exec` enters rootless: the init
+ * is not dumpable (so that the container cannot reach the helper through /proc/1/exe), which
+ * makes its /proc/PID/ns/* root's, out of an unprivileged caller's reach; its child is in the
+ * same namespaces and is the caller's. The init itself when it has no child (yet).
+ */
+function initChild(pid: number): number {
+  try {
+    const first = Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(first) && first > 0) return first;
+  } catch {
+    // no CONFIG_PROC_CHILDREN: enter the init and let the kernel say
+  }
+  return pid;
+}
+
 function resultOf(st: StateRecord): ExitResult {
   return { exitCode: st.ExitCode, oomKilled: st.OOMKilled, ...(st.Error ? { error: st.Error } : {}) };
 }
@@ -820,7 +848,9 @@ function canConnect(host: string, port: number, timeout: number): Promise<boolea
 }
 
 function resolveNetwork(rt: Runtime, s: ReturnType<typeof checkSpec>): ContainerRecord['network'] {
-  const n = s.network ?? 'bridge';
+  // Rootless, the default is 'none': a bridge needs root (see rootless.ts), and a container with
+  // only loopback is what a rootless caller can always have.
+  const n = s.network ?? (isRootless() ? 'none' : 'bridge');
   if (typeof n === 'object') {
     const ref = typeof n.container === 'string' ? n.container : n.container.id;
     return { mode: 'container', container: rt.state.resolve(ref), ports: [] };

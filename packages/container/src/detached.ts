@@ -39,10 +39,15 @@ export function reviveError(id: string, err: NonNullable<MonitorReport['error']>
   return m;
 }
 
-function monitorCommand(): { argv: string[]; cwd: string } {
+/**
+ * nodeEntry: the node arguments and cwd that run this package's entry file `name` (`monitor-main`,
+ * `layer-main`) in a new node process, from the built JavaScript or from the TypeScript sources.
+ * @internal
+ */
+export function nodeEntry(name: string): { argv: string[]; cwd: string } {
   const here = import.meta.url;
   const source = here.endsWith('.ts');
-  const entry = fileURLToPath(new URL(`./monitor-main.${source ? 'ts' : 'js'}`, here));
+  const entry = fileURLToPath(new URL(`./${name}.${source ? 'ts' : 'js'}`, here));
   // From the TypeScript sources (tests, tsx) the monitor needs tsx and the source condition; the
   // package directory as cwd lets `--import tsx` resolve the workspace's tsx.
   const cwd = fileURLToPath(new URL('..', here));
@@ -55,7 +60,7 @@ function monitorCommand(): { argv: string[]; cwd: string } {
  * it reports. The monitor's own stderr goes to `<container dir>/monitor.log`.
  */
 export async function startDetached(rt: Runtime, id: string, logFile: string): Promise<number> {
-  const { argv, cwd } = monitorCommand();
+  const { argv, cwd } = nodeEntry('monitor-main');
   const log = openSync(logFile, 'a', 0o640);
   let child;
   try {

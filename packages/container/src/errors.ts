@@ -119,3 +119,12 @@ export class WaitTimeoutError extends ContainerError {
     this.timeout = timeout;
   }
 }
+
+/** CommitError: the layer of a commit could not be made (a rootless commit's layer process failed); `reason` says why. */
+export class CommitError extends ContainerError {
+  readonly reason: string;
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('COMMIT_FAILED', `commit failed: ${reason}`, options);
+    this.reason = reason;
+  }
+}

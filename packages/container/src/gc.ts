@@ -13,6 +13,7 @@ import { processAlive } from './fsutil.js';
 import { isContainerId } from './ids.js';
 import { pruneLayerLeftovers, pruneUnusedLayers } from './images.js';
 import { unmountRoot } from './rootfs.js';
+import { removeTree } from './rootless.js';
 import type { Runtime } from './runtime.js';
 import { monitored } from './start.js';
 import { volumeStore } from './volumes.js';
@@ -121,7 +122,7 @@ export async function runGc(
   }
   // Interrupted creates and removes.
   for (const dir of sd.leftovers()) {
-    rmSync(dir, { recursive: true, force: true });
+    await removeTree(dir);
     report.leftovers.push(dir);
   }
   report.names = await sd.pruneNames();

@@ -26,4 +26,6 @@ export {
   MonitorError,
   FeatureUnavailableError,
   WaitTimeoutError,
+  CommitError,
 } from './errors.js';
+export { isRootless, rootlessIdMaps, type RootlessIds } from './rootless.js';

@@ -14,6 +14,7 @@ import { AT, MNT, MOUNT_ATTR, MOVE_MOUNT, OPEN_TREE, moveMount, mountSetattr, op
 import { DriverUnavailableError, fuseOverlayDriver, overlayDriver, selectDriver, vfsDriver, type Driver, type DriverName, type Rootfs } from '@stratum/union-fs';
 import { FeatureUnavailableError } from './errors.js';
 import { isErrno, withLock } from './fsutil.js';
+import { isRootless, removeTree } from './rootless.js';
 import type { ContainerPaths, ContainerRecord } from './record.js';
 import type { Runtime } from './runtime.js';
 
@@ -253,7 +254,15 @@ export class ContainerRootfs {
   /** remove releases, then deletes what prepare made (the changes too): for scratch roots. */
   async remove(): Promise<void> {
     await this.release();
-    await this.#rootfs.remove();
+    try {
+      await this.#rootfs.remove();
+    } catch (e) {
+      // Rootless: files the container gave its subordinate ids (only ever in the root it wrote,
+      // `path`) are deleted inside a user namespace, then the driver's removal is done again.
+      if (!isRootless() || !isErrno(e, 'EACCES', 'EPERM')) throw e;
+      await removeTree(this.path);
+      await this.#rootfs.remove();
+    }
   }
 
   /** release unmounts (what this process mounted) and keeps every change on disk. Idempotent. */
@@ -300,6 +309,10 @@ export function unmountRoot(target: string): void {
   try {
     umount2(target, MNT.DETACH);
   } catch (e) {
-    if (!isErrno(e, 'EINVAL', 'ENOENT')) throw e;
+    if (isErrno(e, 'EINVAL', 'ENOENT')) return;
+    // Not root: this process mounted nothing in the host's namespace (a rootless container's
+    // mounts live and die in its own mount namespace), and may not unmount anything there.
+    if (isErrno(e, 'EPERM') && (process.geteuid?.() ?? 0) !== 0) return;
+    throw e;
   }
 }

@@ -13,7 +13,7 @@ import { ErrnoError, O, mkdirat, resolveInRoot } from '@stratum/native';
 import { SpawnError, spawn, type Process, type SpawnSpec, type StdioItem } from '@stratum/namespace';
 import { Netlink, Netns, type Attachment, type BridgeNetwork } from '@stratum/netns';
 import { writeEtcFiles } from './etc-files.js';
-import { ContainerStateError, FeatureUnavailableError } from './errors.js';
+import { ContainerStateError } from './errors.js';
 import { isErrno, processAlive, processRef } from './fsutil.js';
 import { JsonLogWriter, type LogStream } from './logs.js';
 import { processSpecParts, containerHostname } from './process-spec.js';
@@ -22,6 +22,7 @@ import type { ContainerPaths, ContainerRecord, EndpointRecord, StateRecord } fro
 import { ContainerRootfs, driverOf, rootfsDirs } from './rootfs.js';
 import type { Runtime } from './runtime.js';
 import type { StartIO } from './spec.js';
+import { hasLimits, isRootless, rootlessIdMaps, rootlessRefusal, rootlessUser } from './rootless.js';
 import { resolveUserInRoot } from './user.js';
 
 /** mkdirInRoot creates `path` (and its parents) inside `root`, every component resolved in the root. Owned by uid/gid, mode 0755. */
@@ -170,11 +171,15 @@ interface NetworkSetup {
  * network (or with only `lo` for `none`), the host's, or another running container's. What it
  * makes is put into `held` as soon as it exists, so a failure anywhere releases it.
  */
-async function setupNetwork(rt: Runtime, rec: ContainerRecord, held: Held): Promise<NetworkSetup> {
+async function setupNetwork(rt: Runtime, rec: ContainerRecord, held: Held, rootless: boolean): Promise<NetworkSetup> {
   const sd = rt.state;
   const out: NetworkSetup = { net: undefined, ips: [], gateway: undefined, endpoint: undefined, etc: sd.paths(rec.Id), hostname: containerHostname(rec) };
   const mode = rec.network.mode;
-  if (mode === 'bridge' || mode === 'none') {
+  if (rootless && mode === 'none') {
+    // A new namespace made by the helper inside the container's user namespace, its lo brought
+    // up there (`loopback`): this process cannot enter it to do so.
+    out.net = true;
+  } else if (mode === 'bridge' || mode === 'none') {
     held.netns = await Netns.create();
     out.net = held.netns;
     if (mode === 'bridge') {
@@ -251,14 +256,14 @@ export function setRemoveHook(h: RemoveHook): void {
 export async function startContainer(rt: Runtime, id: string, io: StartIO = {}): Promise<Running> {
   const sd = rt.state;
   const paths = sd.paths(id);
-  if ((process.geteuid?.() ?? 0) !== 0) {
-    throw new FeatureUnavailableError(
-      'starting a container without root',
-      'this process mounts the root filesystem, creates v1/hybrid cgroup directories and bridge network endpoints in the host namespaces, which need root; rootless processes in namespaces are what @stratum/namespace (user namespaces), @stratum/volume and a delegated cgroup v2 subtree offer',
-    );
-  }
+  const rootless = isRootless();
   return sd.lock(id, async () => {
     const rec = sd.record(id);
+    if (rootless) {
+      // Refused before anything is made (a container created by root, or with other options).
+      const refusal = rootlessRefusal(rec, rt.options.cgroupParent);
+      if (refusal) throw refusal;
+    }
     const before = sd.state(id);
     if (before.Running && processAlive(before.process)) throw new ContainerStateError(id, 'start', before.Status, 'it is already running');
     const held = new Held();
@@ -267,31 +272,36 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
     try {
       const driver = driverOf(rec);
       const root = rootfsDirs(paths, rec).merged;
-      const cgroupPath = rt.cgroupPath(id);
+      // Rootless without limits: no cgroup at all (as rootless podman with cgroupfs); with limits
+      // (only where rootlessRefusal found a delegated v2 subtree) the same as root.
+      const cgroupPath = rootless && !hasLimits(rec.HostConfig) ? undefined : rt.cgroupPath(id);
       // Intent first: a crash from here on leaves nothing gc() cannot find.
       // (Not fsynced: the page cache outlives a killed process, and the kernel objects it guards
       // do not outlive a reboot.)
       sd.updateLocked(
         id,
         (s) => {
-          s.held = { rootfs: root, driver, cgroup: cgroupPath };
+          s.held = { rootfs: root, driver, ...(cgroupPath !== undefined ? { cgroup: cgroupPath } : {}) };
           s.monitor = processRef(process.pid)!;
         },
         { durable: false },
       );
       // The network (namespace, veth, address, routes: mostly waiting on the kernel and the thread
       // pool) is set up while this thread mounts the root and makes the cgroup.
-      const setup = setupNetwork(rt, rec, held);
+      const setup = setupNetwork(rt, rec, held, rootless);
       networkPending = setup;
       // Handled below (awaited, or awaited in the catch): not an unhandled rejection meanwhile.
       setup.catch(() => undefined);
-      const fs = await ContainerRootfs.prepare(rt, rec, paths, { bound: true });
+      // Rootless, nothing is mounted in the host's namespace: the helper's rootfs bind (and its
+      // read-only remount) happen inside the container's mount namespace.
+      const fs = await ContainerRootfs.prepare(rt, rec, paths, { bound: !rootless });
       held.rootfs = fs;
-      held.cgroup = Cgroup.createSync(cgroupPath, cgroupLimits(rec.HostConfig), { controllers: cgroupControllers(rec) });
+      if (cgroupPath !== undefined) held.cgroup = Cgroup.createSync(cgroupPath, cgroupLimits(rec.HostConfig), { controllers: cgroupControllers(rec) });
       const { net, ips, gateway, endpoint, etc, hostname } = await setup;
       networkPending = undefined;
       const mode = rec.network.mode;
-      const namespaces: SpawnSpec['namespaces'] = { pid: true, mount: true, ipc: true, ...(net !== undefined ? { net } : {}) };
+      const ids = rootless ? rootlessIdMaps() : undefined;
+      const namespaces: SpawnSpec['namespaces'] = { ...(ids ? { user: { uidMap: ids.uidMap, gidMap: ids.gidMap } } : {}), pid: true, mount: true, ipc: true, ...(net !== undefined ? { net } : {}) };
       if (mode !== 'host') namespaces.uts = true;
       if (mode !== 'container') {
         writeEtcFiles(paths, {
@@ -312,9 +322,13 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
         // The mount points of volumes, binds and tmpfs are made while the root is still writable
         // (runc remounts the root read-only after its mounts for the same reason).
         for (const m of rec.mounts) makeMountTarget(root, m.spawn);
-        fs.makeReadOnly();
+        // Rootless, the helper remounts it read-only inside (spawn's readonlyRootfs).
+        if (!rootless) fs.makeReadOnly();
       }
       const parts = processSpecParts(rec, etc, user);
+      // sysfs can only be mounted by the owner of the network namespace: with the host's, a
+      // rootless container gets the host's /sys bound read-only (as rootless podman).
+      const mounts = rootless && mode === 'host' ? parts.mounts.map((m) => (m.type === 'sysfs' ? { destination: m.destination, type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] } : m)) : parts.mounts;
       const tty = rec.Config.Tty === true;
       const stdio: SpawnSpec['stdio'] = tty
         ? { tty: true, rows: io.rows ?? 24, cols: io.cols ?? 80 }
@@ -329,12 +343,14 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
           ...(namespaces.uts ? { hostname: parts.hostname } : {}),
           ...(namespaces.uts && rec.Config.Domainname ? { domainname: rec.Config.Domainname } : {}),
           rootfs: root,
-          mounts: parts.mounts,
+          ...(rootless && rec.HostConfig.ReadonlyRootfs ? { readonlyRootfs: true } : {}),
+          ...(rootless && net === true ? { loopback: true } : {}),
+          mounts,
           maskedPaths: parts.maskedPaths,
           readonlyPaths: parts.readonlyPaths,
-          user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+          user: ids ? rootlessUser(user, ids) : { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
           capabilities: parts.capabilities,
-          cgroup: held.cgroup,
+          ...(held.cgroup ? { cgroup: held.cgroup } : {}),
           init: rec.HostConfig.Init,
           stdio,
           ...(rec.HostConfig.AutoRemove ? { parentDeathSignal: 'SIGKILL' as const } : {}),
@@ -359,7 +375,7 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
         s.FinishedAt = '0001-01-01T00:00:00Z';
         if (ref) s.process = ref;
         s.monitor = processRef(process.pid)!;
-        s.held = { rootfs: root, driver, cgroup: cgroupPath, ...(endpoint ? { endpoint } : {}) };
+        s.held = { rootfs: root, driver, ...(cgroupPath !== undefined ? { cgroup: cgroupPath } : {}), ...(endpoint ? { endpoint } : {}) };
       }, { durable: false });
       const pumps = pump(proc, log, io, tty);
       const r: Running = { id, process: proc, rootfs: fs, done: finish(rt, rec, proc, held, log, pumps) };

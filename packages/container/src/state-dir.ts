@@ -1,3 +1,4 @@
+import { removeTree } from './rootless.js';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AmbiguousContainerError, ContainerNotFoundError, NameConflictError } from './errors.js';
@@ -139,7 +140,7 @@ export class StateDir {
   }
 
   /** remove deletes a container's directory, its name and its lock file (the caller holds the lock). */
-  removeLocked(id: string, name: string): void {
+  async removeLocked(id: string, name: string): Promise<void> {
     const p = this.paths(id);
     // Renamed away first: from here on the container does not exist for anyone.
     const gone = join(this.containers, `.rm-${id}`);
@@ -153,7 +154,7 @@ export class StateDir {
     } catch (e) {
       if (!isErrno(e, 'ENOENT')) throw e;
     }
-    rmSync(gone, { recursive: true, force: true });
+    await removeTree(gone);
     rmSync(p.lock, { force: true });
   }
 

@@ -1,54 +1,102 @@
 /**
- * Rootless: as an unprivileged user the records work (create, get, list, inspect, remove; the
- * storage driver chosen is vfs, a forced overlay is refused with its reason) and starting says
- * clearly that it needs root (FeatureUnavailableError) instead of failing half way.
+ * Rootless: an unprivileged user runs containers — a user namespace (uid 0 inside is the user
+ * outside), mount/pid/uts/ipc/network namespaces, the vfs storage driver, init, hostname, logs,
+ * exec, stop, commit of its changes and a run of the committed image, volumes, tmpfs and a
+ * read-only root, `await using` — and gets FeatureUnavailableError, before anything is made, for
+ * what needs root (a bridge network, published ports, cgroup limits on this host) and for what
+ * needs a cgroup (pause, stats, top).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { guard, useLeakCheck } from '@stratum/testing';
-import { busyboxRootfs, tempDir } from './helpers.js';
+import { guard, testUser, useLeakCheck } from '@stratum/testing';
+import { Runtime } from '../src/index.js';
+import { busyboxImage, busyboxRootfs, tarListing, tempDir } from './helpers.js';
 
 useLeakCheck({ beforeEach, afterEach });
 
-const USER = 'stratum-rootless';
 const tsx = fileURLToPath(new URL('../../../node_modules/tsx/dist/loader.mjs', import.meta.url));
 const fixture = fileURLToPath(new URL('./fixtures/rootless.ts', import.meta.url));
 
-function ensureUser(): { uid: number; gid: number } {
-  if (spawnSync('id', ['-u', USER]).status !== 0) execFileSync('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', '--comment', 'Stratum rootless tests', USER]);
-  return { uid: Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', USER], { encoding: 'utf8' })) };
+/** The test user's subordinate id range (added when missing, as `usermod --add-subuids` does for podman). */
+function ensureSubIds(name: string, uid: number): number {
+  let start: number | undefined;
+  for (const [file, flag] of [['/etc/subuid', '--add-subuids'], ['/etc/subgid', '--add-subgids']] as const) {
+    let line: string | undefined;
+    try {
+      line = readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+    } catch {
+      // no file yet
+    }
+    if (!line) {
+      const base = 500000 + (uid % 1000) * 65536;
+      execFileSync('usermod', [flag, `${base}-${base + 65535}`, name]);
+      line = `${name}:${base}:65536`;
+    }
+    if (file === '/etc/subuid') start = Number(line.split(':')[1]);
+  }
+  return start!;
 }
 
+const failed = (feature: string): Record<string, unknown> => ({ name: 'FeatureUnavailableError', code: 'FEATURE_UNAVAILABLE', feature });
+
 describe('rootless', () => {
-  it('records work without root; start is FeatureUnavailableError', (ctx) => {
-    guard(ctx, 'root', 'tool:setpriv', 'tool:useradd');
-    const ids = ensureUser();
+  it('an unprivileged user runs, execs into, stops, commits and removes containers; what needs root is refused up front', async (ctx) => {
+    guard(ctx, 'root', 'native', 'unprivileged-userns', 'tool:setpriv', 'tool:useradd', 'tool:usermod', 'tool:newuidmap', 'tool:newgidmap');
+    const user = testUser();
+    ensureSubIds(user.name, user.uid);
     const dir = tempDir('rootless');
     try {
-      const rootfs = busyboxRootfs(join(dir, 'rootfs'));
-      mkdirSync(join(dir, 'state'));
-      execFileSync('chown', ['-R', `${ids.uid}:${ids.gid}`, dir]);
-      const r = spawnSync('setpriv', [`--reuid=${USER}`, `--regid=${USER}`, '--init-groups', '--inh-caps=-all', process.execPath, '--conditions=stratum-source', '--import', tsx, fixture, JSON.stringify({ root: join(dir, 'state'), rootfs })], {
-        cwd: join(import.meta.dirname, '..'),
-        encoding: 'utf8',
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
-        timeout: 60_000,
-      });
+      const root = join(dir, 'state');
+      // The image is written by root (its files are root's in the layer), then the state dir is
+      // handed to the user, as if the user had pulled it.
+      const rt = await Runtime.open({ root });
+      await busyboxImage(rt, busyboxRootfs(join(dir, 'rootfs')), 'busybox:rootless');
+      await rt.close();
+      const bind = join(dir, 'bind');
+      mkdirSync(bind);
+      writeFileSync(join(bind, 'file'), 'bound\n');
+      execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, dir]);
+      const r = spawnSync(
+        'setpriv',
+        [`--reuid=${user.name}`, `--regid=${user.name}`, '--init-groups', '--inh-caps=-all', process.execPath, '--conditions=stratum-source', '--import', tsx, fixture, JSON.stringify({ root, bind })],
+        { cwd: join(import.meta.dirname, '..'), encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir }, timeout: 120_000 },
+      );
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
-      expect(JSON.parse(r.stdout)).toEqual({
-        uid: ids.uid,
-        created: true,
-        listed: ['/stratum-rootless'],
-        status: 'created',
-        driver: 'vfs',
-        forced: { code: 'DRIVER_UNAVAILABLE', driver: 'overlay' },
-        start: { name: 'FeatureUnavailableError', code: 'FEATURE_UNAVAILABLE', feature: 'starting a container without root' },
-        removed: true,
-      });
+      const out = JSON.parse(r.stdout) as Record<string, any>;
+      expect(out.uid).toBe(user.uid);
+      // Outside, the container's process is the user; inside it is root, in a user namespace
+      // mapping 0 to the user (and 1… to its /etc/subuid range).
+      expect(out.hostUid).toBe(user.uid);
+      expect(out.exec).toBe(`0\n0\nrootless-box\n 0 ${user.uid} 1\n`);
+      expect(out.network).toBe('none');
+      expect(out.driver).toBe('vfs');
+      // lo is up in its own network namespace; SIGTERM reached sleep through the init.
+      expect(out.logs).toBe('ready\nunknown\n');
+      expect(out.stop).toEqual({ exitCode: 143, oomKilled: false });
+      expect(out.pause).toEqual(failed('pause of a container without a cgroup'));
+      expect(out.stats).toEqual(failed('stats of a container without a cgroup'));
+      expect(out.top).toEqual(failed('top of a container without a cgroup'));
+      // The commit's layer holds the change, owned by the container's root (not the user's uid).
+      expect(out.committed).toBe(true);
+      const layer = await tarListing(gunzipSync(readFileSync(join(root, 'blobs', 'sha256', String(out.layer).slice(7)))));
+      expect(layer.get('greeting')).toMatchObject({ uid: 0, gid: 0, data: 'hello\n' });
+      expect(layer.get('home/app/d/f')).toMatchObject({ uid: 1000, gid: 1000, data: 'x\n' });
+      expect(out.committedRun).toEqual({ exit: 0, logs: 'hello\n' });
+      expect(out.afterUsing).toBe(0);
+      expect(out.volumes).toEqual({ exit: 0, logs: 'ro\ntmpfs-ok\nbound\nv\n' });
+      expect(out.host.exit).toBe(0);
+      expect(out.host.logs.split('\n')[0]).toBe(execFileSync('hostname', { encoding: 'utf8' }).trim());
+      expect(out.bridge).toEqual(failed('the bridge network "bridge" without root'));
+      expect(out.ports).toEqual(failed('the bridge network "bridge" without root'));
+      expect(out.memory).toEqual(failed('cgroup limits without root'));
+      expect(out.left).toBe(0);
+      // Nothing of the refused ones and nothing of the removed ones is left in the state dir.
+      expect(readdirSync(join(root, 'containers')).filter((n) => !n.startsWith('.'))).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
