@@ -34,6 +34,16 @@ export class Fd {
     closeSync(this.#fd);
   }
 
+  /**
+   * release hands the descriptor to a new owner (e.g. `net.Socket({ fd })`) and returns its
+   * number: the Fd counts as closed afterwards and will not close it.
+   */
+  release(): number {
+    if (this.#closed) throw new ErrnoError({ code: 'EBADF', errno: 9, syscall: 'release', message: 'Bad file descriptor (Fd is closed)' });
+    this.#closed = true;
+    return this.#fd;
+  }
+
   /** Same as {@link Fd.close}, for `using`. */
   [Symbol.dispose](): void {
     this.close();

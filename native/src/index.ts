@@ -16,5 +16,6 @@ export {
   type MountOptions, type FsconfigCmd, type MountAttr, type MountFsOptions,
 } from './mount.js';
 export { unshare, setns, sethostname, pidfdOpen, pidfdSendSignal } from './ns.js';
+export { spawnProcess, watchPidfd, canSpawnProcess, pipe, socketpair, type SpawnProcessOptions, type Spawned, type PidfdExit } from './spawn.js';
 export { netlinkOpen, NETLINK_PROTOCOLS, type NetlinkSocket, type NetlinkOpenOptions, type NetlinkProtocol } from './netlink.js';
 export { netnsCreate, netnsShareDir, netnsUnmount } from './netns.js';

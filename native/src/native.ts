@@ -85,6 +85,10 @@ export interface NativeBinding {
   sethostname(name: string): void;
   pidfdOpen(pid: number, flags: number): number;
   pidfdSendSignal(fd: number, signal: number): void;
+  pipe(): [number, number];
+  socketpair(): [number, number];
+  spawnProcess(path: string, argv: string[], env: string[], fds: number[]): { pid: number; pidfd: number };
+  watchPidfd(pidfd: number, cb: (code: number | null, signal: number | null, error: Error | null) => void): void;
 }
 
 /** The addon, typed. */

@@ -1,10 +1,11 @@
-import { spawn as cpSpawn, type ChildProcess } from 'node:child_process';
+import { spawn as cpSpawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import type { ReadStream } from 'node:tty';
 import { ErrnoError, initHelperPath, pidfdOpen, pidfdSendSignal, type Fd } from '@stratum/native';
 import { NamespaceHandle } from './handle.js';
+import type { Helper } from './launch.js';
 import { signalNumber, type NamespaceKind } from './spec.js';
 
 /** The pids whose parent is `pid` (from /proc/PID/stat, readable by anyone). */
@@ -31,7 +32,7 @@ export interface ExitStatus {
 
 /** ProcessInit: what spawn() hands to the Process it builds (internal). @internal */
 export interface ProcessInit {
-  child: ChildProcess;
+  helper: Helper;
   pid: number;
   forks: boolean;
   /** The helper stays as init (init: true). */
@@ -79,7 +80,7 @@ export class Process implements AsyncDisposable {
   readonly stdout: Readable | null;
   /** The program's stderr ('pipe'), else null (a tty merges it into stdout). */
   readonly stderr: Readable | null;
-  readonly #child: ChildProcess;
+  readonly #helper: Helper;
   readonly #forks: boolean;
   readonly #init: boolean;
   readonly #exited: Promise<ExitStatus>;
@@ -89,7 +90,7 @@ export class Process implements AsyncDisposable {
 
   /** @internal Use {@link spawn}. */
   constructor(init: ProcessInit) {
-    this.#child = init.child;
+    this.#helper = init.helper;
     this.pid = init.pid;
     this.#forks = init.forks;
     this.#init = init.init;
@@ -113,7 +114,7 @@ export class Process implements AsyncDisposable {
       this.stdout = out;
       this.stderr = null;
     } else {
-      this.stdin = init.child.stdin;
+      this.stdin = init.helper.stdin;
       this.stdout = init.stdout;
       this.stderr = init.stderr;
     }
@@ -147,7 +148,7 @@ export class Process implements AsyncDisposable {
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
     const sig = signalNumber(signal, 'kill: signal');
     if (this.#status) return false;
-    if (!this.#forks) return this.#child.kill(sig);
+    if (!this.#forks) return this.#helper.kill(sig);
     try {
       if (this.#pidfd && !this.#pidfd.closed) pidfdSendSignal(this.#pidfd, sig);
       else process.kill(this.pid, sig);
@@ -206,11 +207,11 @@ export class Process implements AsyncDisposable {
       this.kill('SIGKILL');
       // The helper dies with the program; if the program is not ours to kill any more, the
       // helper itself is.
-      const timer = setTimeout(() => this.#child.kill('SIGKILL'), 2000);
+      const timer = setTimeout(() => this.#helper.kill('SIGKILL'), 2000);
       await this.#exited;
       clearTimeout(timer);
     }
     this.#tty?.stream.destroy();
-    this.#child.stdin?.destroy();
+    this.#helper.stdin?.destroy();
   }
 }

@@ -1,11 +1,10 @@
-import { spawn as cpSpawn, type StdioOptions } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
-import type { Duplex } from 'node:stream';
 import { ReadStream } from 'node:tty';
-import { initHelperPath } from '@stratum/native';
+import { canSpawnProcess, initHelperPath } from '@stratum/native';
 import { SpawnError } from './errors.js';
 import { writeIdMaps } from './idmap.js';
-import { Process, holdOutput, type ExitStatus } from './process.js';
+import { launchChildProcess, launchNative, type Helper, type Slot } from './launch.js';
+import { Process } from './process.js';
 import { FLAG, MAP_OK, MessageReader, encodeSpec } from './protocol.js';
 import { prepareSpec, type PreparedSpec, type SpawnSpec } from './spec.js';
 
@@ -35,9 +34,9 @@ function abortError(signal: AbortSignal): Error {
 /** @internal Starts a prepared spec (spawn and enter). */
 export async function start(prepared: PreparedSpec, signal?: AbortSignal): Promise<Process> {
   signal?.throwIfAborted();
-  const helper = initHelperPath();
+  const helperPath = initHelperPath();
   const opened: number[] = [];
-  let stdio: StdioOptions;
+  let stdio: Slot[];
   let ptmx: number | undefined;
   try {
     if (!Array.isArray(prepared.stdio)) {
@@ -61,19 +60,17 @@ export async function start(prepared: PreparedSpec, signal?: AbortSignal): Promi
     throw e;
   }
 
-  let child;
+  let helper: Helper;
   try {
-    child = cpSpawn(helper, [], { stdio, env: {}, argv0: 'stratum-init' });
+    helper = canSpawnProcess() ? launchNative(helperPath, stdio) : launchChildProcess(helperPath, stdio);
+  } catch (e) {
+    if (ptmx !== undefined) closeSync(ptmx);
+    throw e;
   } finally {
     // The child has its own copies now; the pty master stays open for the Process.
     for (const fd of opened) if (fd !== ptmx) closeSync(fd);
   }
-  const exited = new Promise<ExitStatus>((resolve) => {
-    child.once('exit', (code, sig) => resolve({ code, signal: sig }));
-  });
-  const control = child.stdio[3] as Duplex;
-  const stdout = holdOutput(child.stdout);
-  const stderr = holdOutput(child.stderr);
+  const { exited, control, stdout, stderr } = helper;
 
   return new Promise<Process>((resolve, reject) => {
     let settled = false;
@@ -83,7 +80,7 @@ export async function start(prepared: PreparedSpec, signal?: AbortSignal): Promi
       if (settled) return;
       settled = true;
       cleanupAbort();
-      if (kill) child.kill('SIGKILL');
+      if (kill) helper.kill('SIGKILL');
       control.destroy();
       if (ptmx !== undefined) closeSync(ptmx);
       if (!started) {
@@ -91,7 +88,7 @@ export async function start(prepared: PreparedSpec, signal?: AbortSignal): Promi
         return;
       }
       // Reject once the helper is gone, so that nothing of ours is running when the caller sees it.
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      const timer = setTimeout(() => helper.kill('SIGKILL'), 5000);
       void exited.then(() => {
         clearTimeout(timer);
         reject(err);
@@ -103,7 +100,7 @@ export async function start(prepared: PreparedSpec, signal?: AbortSignal): Promi
       cleanupAbort();
       let tty: { stream: ReadStream; fd: number } | undefined;
       if (ptmx !== undefined) tty = { stream: new ReadStream(ptmx), fd: ptmx };
-      const init: ConstructorParameters<typeof Process>[0] = { child, pid, forks: prepared.forks, init: (prepared.wire.flags & FLAG.INIT) !== 0, exited, stdout, stderr };
+      const init: ConstructorParameters<typeof Process>[0] = { helper, pid, forks: prepared.forks, init: (prepared.wire.flags & FLAG.INIT) !== 0, exited, stdout, stderr };
       if (tty) init.tty = tty;
       if (signal) init.signal = signal;
       resolve(new Process(init));
@@ -111,7 +108,7 @@ export async function start(prepared: PreparedSpec, signal?: AbortSignal): Promi
     const onAbort = (): void => fail(abortError(signal!), true);
     signal?.addEventListener('abort', onAbort, { once: true });
 
-    child.once('error', (e) => fail(e, true, child.pid !== undefined));
+    helper.onError((e) => fail(e, true, helper.pid !== undefined));
     control.on('error', () => {
       // EPIPE/ECONNRESET when the helper dies; the exit status tells the rest.
     });
@@ -132,15 +129,15 @@ export async function start(prepared: PreparedSpec, signal?: AbortSignal): Promi
             (e: Error) => fail(e, true),
           );
         } else if (msg.type === 'exec-ok') {
-          succeed(msg.pid ?? child.pid!);
+          succeed(msg.pid ?? helper.pid!);
         }
       }
     });
     control.on('close', () => {
       if (settled) return;
-      if (!prepared.forks && reader.pending === 0 && child.pid !== undefined) {
+      if (!prepared.forks && reader.pending === 0 && helper.pid !== undefined) {
         // The helper itself exec'd the program: its close-on-exec fd 3 closed without a record.
-        succeed(child.pid);
+        succeed(helper.pid);
         return;
       }
       void exited.then((st) => {

@@ -282,6 +282,36 @@ describe('spawn in new namespaces', () => {
     expect(await Promise.all([text(p.stdout), text(p.stderr)])).toEqual(['out\n', 'err\n']);
   });
 
+  it('the program gets its stdio and no other descriptor, ignored or blocked signal of Node\'s', async (ctx) => {
+    guard(ctx, 'root', 'native');
+    for (const init of [false, true]) {
+      await using p = await spawn({ argv: ['sleep', '30'], namespaces: { pid: true, uts: true }, init, stdio: ['ignore', 'pipe', 'inherit'] });
+      await sleep(50);
+      const pid = init ? childrenOf(p.pid)[0]!.pid : p.pid;
+      expect(readdirSync(`/proc/${pid}/fd`).sort()).toEqual(['0', '1', '2']);
+      expect(readlinkSync(`/proc/${pid}/fd/0`)).toBe('/dev/null');
+      expect(readlinkSync(`/proc/${pid}/fd/1`)).toMatch(/^(pipe|socket):\[\d+\]$/);
+      expect(readlinkSync(`/proc/${pid}/fd/2`)).toBe(readlinkSync('/proc/self/fd/2'));
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      // Node ignores SIGPIPE; the program must not inherit that (nor glibc's internal signals).
+      expect(status).toMatch(/^SigIgn:\s+0+$/m);
+      expect(status).toMatch(/^SigBlk:\s+0+$/m);
+    }
+  });
+
+  it('kill after the exit is harmless, whether the helper exec\'d the program or stayed', async (ctx) => {
+    guard(ctx, 'root', 'native');
+    for (const spec of [{ namespaces: { uts: true } }, { namespaces: { pid: true }, init: true }] as const) {
+      const p = await spawn({ argv: ['/bin/sh', '-c', 'exit 3'], stdio: 'ignore', ...spec });
+      expect(await p.wait()).toEqual({ code: 3, signal: null });
+      expect(p.kill('SIGKILL')).toBe(false);
+      expect(p.kill()).toBe(false);
+      await p[Symbol.asyncDispose]();
+      await p[Symbol.asyncDispose]();
+      expect(p.exitStatus).toEqual({ code: 3, signal: null });
+    }
+  });
+
   it('a pseudo-terminal as stdio, with resize', async (ctx) => {
     guard(ctx, 'root', 'native');
     await using p = await spawn({
