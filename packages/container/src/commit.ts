@@ -10,7 +10,7 @@ import { hostPlatform, imageFromParts, MediaType, digestBytes, type ContainerCon
 import { mutate, type Store } from '@stratum/image';
 import type { ContainerRecord } from './record.js';
 import { isRootless } from './rootless.js';
-import { putLayerInUserns } from './userns-layer.js';
+import { putLayerInUserns } from './userns-worker.js';
 
 /** CommitOptions: `docker commit` flags. */
 export interface CommitOptions {

@@ -30,6 +30,7 @@ import { monitored, setRemoveHook, startContainer, type ExitRecord } from './sta
 import { lowersOf, resolveImage } from './images.js';
 import { isRootless, noCgroupError, rootlessRefusal, rootlessUser } from './rootless.js';
 import { resolveUserInRoot } from './user.js';
+import { exportInUserns } from './userns-worker.js';
 import { attachVolumes, detachVolumes, needsCopyUp, volumeSpecs } from './volumes.js';
 
 /** ImageResolver: how an image reference becomes a config and the layer dirs (installed by the image support). @internal */
@@ -757,6 +758,8 @@ export class Container implements AsyncDisposable {
     if (typeof output !== 'string' && !(output !== null && typeof output === 'object' && typeof (output as Writable).write === 'function')) {
       throw new TypeError('export: output must be a file path or a Writable');
     }
+    // Rootless, read inside a user namespace with the container's maps: the tar records its ids.
+    if (isRootless()) return this.#withRootfs((fs) => exportInUserns(fs.path, output, opts.signal));
     return this.#withRootfs((fs) => exportRootfs(fs.path, output, opts.signal ? { signal: opts.signal } : {}));
   }
 

@@ -62,7 +62,7 @@ describe('rootless', () => {
       execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, dir]);
       const r = spawnSync(
         'setpriv',
-        [`--reuid=${user.name}`, `--regid=${user.name}`, '--init-groups', '--inh-caps=-all', process.execPath, '--conditions=stratum-source', '--import', tsx, fixture, JSON.stringify({ root, bind })],
+        [`--reuid=${user.name}`, `--regid=${user.name}`, '--init-groups', '--inh-caps=-all', process.execPath, '--conditions=stratum-source', '--import', tsx, fixture, JSON.stringify({ root, bind, export: join(dir, 'export.tar') })],
         { cwd: join(import.meta.dirname, '..'), encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir }, timeout: 120_000 },
       );
       expect(r.stderr).toBe('');
@@ -76,7 +76,14 @@ describe('rootless', () => {
       expect(out.network).toBe('none');
       expect(out.driver).toBe('vfs');
       // lo is up in its own network namespace; SIGTERM reached sleep through the init.
-      expect(out.logs).toBe('ready\nunknown\n');
+      expect(out.logs).toBe('ready\nunknown\nready\nunknown\n');
+      expect(out.restartedGreeting).toBe('hello\n');
+      // docker export, read inside the user namespace too: the container's ids.
+      expect(out.export).toBe(true);
+      const exported = await tarListing(join(dir, 'export.tar'));
+      expect(exported.get('greeting')).toMatchObject({ uid: 0, gid: 0, data: 'hello\n' });
+      expect(exported.get('bin/busybox')).toMatchObject({ uid: 0, gid: 0 });
+      expect(exported.get('home/app/d/f')).toMatchObject({ uid: 1000, gid: 1000 });
       expect(out.stop).toEqual({ exitCode: 143, oomKilled: false });
       expect(out.pause).toEqual(failed('pause of a container without a cgroup'));
       expect(out.stats).toEqual(failed('stats of a container without a cgroup'));
