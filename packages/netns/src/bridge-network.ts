@@ -182,8 +182,8 @@ export class BridgeNetwork implements AsyncDisposable {
     this.#nl = nl;
     this.#fw = fw;
     this.#userlandProxy = userlandProxy;
-    this.#ipam = new Ipam({ subnet: rec.subnet, gateway: rec.gateway, file: join(dir, 'ipam.json'), lock: join(dir, 'ipam.lock'), network: rec.name });
-    if (rec.ipv6) this.#ipam6 = new Ipam({ subnet: rec.ipv6.subnet, gateway: rec.ipv6.gateway, file: join(dir, 'ipam6.json'), lock: join(dir, 'ipam.lock'), network: rec.name });
+    this.#ipam = new Ipam({ subnet: rec.subnet, gateway: rec.gateway, file: join(dir, 'ipam.json'), lock: join(dir, 'ipam.lock'), network: rec.name, durable: false });
+    if (rec.ipv6) this.#ipam6 = new Ipam({ subnet: rec.ipv6.subnet, gateway: rec.ipv6.gateway, file: join(dir, 'ipam6.json'), lock: join(dir, 'ipam.lock'), network: rec.name, durable: false });
   }
 
   /**
@@ -278,8 +278,12 @@ export class BridgeNetwork implements AsyncDisposable {
     const dir = join(this.dir, 'attachments');
     const live: Attachment[] = [];
     for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
-      const a = readJson<Attachment>(join(dir, f));
-      if (!a) continue;
+      const a = readJson<Attachment>(join(dir, f), { volatile: true });
+      if (!a) {
+        // Torn by a power loss: its endpoint went with the reboot.
+        rmSync(join(dir, f), { force: true });
+        continue;
+      }
       if (await this.#nl.links.find(a.hostIfname)) live.push(a);
       else await this.#forget(a);
     }
@@ -400,7 +404,7 @@ export class BridgeNetwork implements AsyncDisposable {
         await this.#startProxies(a);
         undo.push(() => this.#stopProxies(id));
       }
-      await writeJsonAtomic(join(this.dir, 'attachments', `${id}.json`), a);
+      await writeJsonAtomic(join(this.dir, 'attachments', `${id}.json`), a, { durable: false });
       this.#attachments.set(id, a);
       return a;
     } catch (e) {
@@ -419,7 +423,7 @@ export class BridgeNetwork implements AsyncDisposable {
   async detach(attachment: Attachment | string): Promise<void> {
     this.#check();
     const id = typeof attachment === 'string' ? attachment : attachment.id;
-    const a = this.#attachments.get(id) ?? readJson<Attachment>(join(this.dir, 'attachments', `${id}.json`)) ?? (typeof attachment === 'object' ? attachment : undefined);
+    const a = this.#attachments.get(id) ?? readJson<Attachment>(join(this.dir, 'attachments', `${id}.json`), { volatile: true }) ?? (typeof attachment === 'object' ? attachment : undefined);
     if (!a) return;
     await this.#stopProxies(id);
     await this.#fw.removePorts(this.#rules(a));

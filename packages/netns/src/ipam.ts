@@ -36,22 +36,27 @@ export class Ipam {
   readonly #file: string;
   readonly #lock: string;
   readonly #network: string;
+  readonly #durable: boolean;
 
   /**
    * @param file  the JSON file of this subnet's leases
    * @param lock  the lock file guarding it
    * @param network the network's name, for errors
+   * @param durable fsync each change (default true); false when the leases only name kernel
+   *   objects that a reboot removes (a network's endpoints): a killed process still leaves the old
+   *   or the new leases, and a file torn by a power loss reads as no leases
    */
-  constructor(opts: { subnet: string; gateway: string; file: string; lock: string; network: string }) {
+  constructor(opts: { subnet: string; gateway: string; file: string; lock: string; network: string; durable?: boolean }) {
     this.subnet = networkOf(parsePrefix(opts.subnet));
     this.gateway = formatIP(parseIP(opts.gateway).bytes);
     this.#file = opts.file;
     this.#lock = opts.lock;
     this.#network = opts.network;
+    this.#durable = opts.durable ?? true;
   }
 
   #read(): IpamFile {
-    return readJson<IpamFile>(this.#file) ?? { subnet: `${formatIP(this.subnet.bytes)}/${this.subnet.prefixLength}`, gateway: this.gateway, leases: {} };
+    return readJson<IpamFile>(this.#file, { volatile: !this.#durable }) ?? { subnet: `${formatIP(this.subnet.bytes)}/${this.subnet.prefixLength}`, gateway: this.gateway, leases: {} };
   }
 
   /** The usable range as numbers [first, last], excluding network and (IPv4) broadcast addresses. */
@@ -77,7 +82,7 @@ export class Ipam {
   /**
    * allocate leases an address to `id`: `ip` when given (rejects `NETWORK_ADDRESS_IN_USE` when
    * another holder has it, `NETWORK_ADDRESS_OUT_OF_RANGE` when it is not in the subnet), else the
-   * next free one (rejects `NETWORK_SUBNET_FULL`). Returns the address. Atomic and durable.
+   * next free one (rejects `NETWORK_SUBNET_FULL`). Returns the address. Atomic, and durable unless made with `durable: false`.
    */
   async allocate(id: string, ip?: string): Promise<string> {
     return withLock(this.#lock, async () => {
@@ -111,7 +116,7 @@ export class Ipam {
         f.last = chosen;
       }
       f.leases[chosen] = { ip: chosen, id, at: new Date().toISOString() };
-      await writeJsonAtomic(this.#file, f);
+      await writeJsonAtomic(this.#file, f, { durable: this.#durable });
       return chosen;
     });
   }
@@ -127,7 +132,7 @@ export class Ipam {
           changed = true;
         }
       }
-      if (changed) await writeJsonAtomic(this.#file, f);
+      if (changed) await writeJsonAtomic(this.#file, f, { durable: this.#durable });
     });
   }
 

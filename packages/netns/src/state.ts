@@ -1,21 +1,28 @@
 /**
- * Small on-disk state helpers for networks: JSON files written atomically (temp file, fsync,
- * rename, fsync of the directory) so that a crash leaves either the old or the new content, and an
- * exclusive flock around read-modify-write cycles so that two processes never hand out the same
- * address.
+ * Small on-disk state helpers for networks: JSON files written atomically (temp file, rename) so
+ * that a killed process leaves either the old or the new content — durably too (fsync of the file
+ * and of the directory) unless the record only describes kernel objects, which a reboot takes
+ * with it — and an exclusive flock around read-modify-write cycles so that two processes never
+ * hand out the same address.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, constants as fsc } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { flock, fsyncDir } from '@stratum/native';
 
-/** writeJsonAtomic replaces `path` with `value` as JSON, atomically and durably. */
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+/**
+ * writeJsonAtomic replaces `path` with `value` as JSON, atomically. `durable: false` skips the
+ * fsyncs: for records of kernel objects (veths, addresses of live endpoints), which do not
+ * survive the reboot that a power loss means; the page cache survives a killed process, and the
+ * rename keeps it atomic. Read those with {@link readJson}'s `volatile`.
+ */
+export async function writeJsonAtomic(path: string, value: unknown, opts: { durable?: boolean } = {}): Promise<void> {
+  const durable = opts.durable ?? true;
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = openSync(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o644);
   try {
     writeSync(fd, `${JSON.stringify(value, null, 2)}\n`);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
     unlinkSync(tmp);
@@ -23,15 +30,27 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
   }
   closeSync(fd);
   renameSync(tmp, path);
-  await fsyncDir(dirname(path));
+  if (durable) await fsyncDir(dirname(path));
 }
 
-/** readJson returns the parsed file, or `undefined` when it does not exist. */
-export function readJson<T>(path: string): T | undefined {
+/**
+ * readJson returns the parsed file, or `undefined` when it does not exist. With `volatile` (a
+ * record written with `durable: false`) an empty or torn file also reads as absent: only a power
+ * loss before the page cache reached the disk leaves one, and the reboot after it took the kernel
+ * objects the record described.
+ */
+export function readJson<T>(path: string, opts: { volatile?: boolean } = {}): T | undefined {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
+    text = readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as { code?: string }).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    if (opts.volatile && e instanceof SyntaxError) return undefined;
     throw e;
   }
 }

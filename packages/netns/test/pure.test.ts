@@ -1,5 +1,5 @@
 /** Pure parts, no root: addresses, published ports, /etc/hosts and resolv.conf, firewall rule text, IPAM. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -158,6 +158,23 @@ describe('Ipam', () => {
       await expect(again.allocate('y', '10.9.0.1')).rejects.toMatchObject({ code: 'NETWORK_ADDRESS_IN_USE' });
       await expect(again.allocate('y', '10.9.0.2')).rejects.toMatchObject({ code: 'NETWORK_ADDRESS_IN_USE' });
       expect(await again.allocate('id0', '10.9.0.2')).toBe('10.9.0.2'); // same holder: idempotent
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('durable: false — a torn leases file (only a power loss leaves one) reads as no leases; a durable one is an error', async (ctx) => {
+    guard(ctx, 'native');
+    const dir = mkdtempSync(join(tmpdir(), 'stratum-ipam-'));
+    try {
+      const mk = (durable: boolean): Ipam => new Ipam({ subnet: '10.9.0.0/29', gateway: '10.9.0.1', file: join(dir, 'ipam.json'), lock: join(dir, 'lock'), network: 't', durable });
+      expect(await mk(false).allocate('a')).toBe('10.9.0.2');
+      expect(mk(true).leases().map((l) => l.id)).toEqual(['a']);
+      writeFileSync(join(dir, 'ipam.json'), '{"subnet": "10.9.0.0/29", "lea');
+      expect(() => mk(true).leases()).toThrow(SyntaxError);
+      expect(mk(false).leases()).toEqual([]);
+      expect(await mk(false).allocate('b')).toBe('10.9.0.2');
+      expect(mk(true).leases().map((l) => l.id)).toEqual(['b']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
