@@ -28,7 +28,7 @@ import { runGc } from './gc.js';
 import { checkSpec, type ContainerSpec, type StartIO } from './spec.js';
 import { monitored, setRemoveHook, startContainer, type ExitRecord } from './start.js';
 import { lowersOf, resolveImage } from './images.js';
-import { isRootless, noCgroupError, rootlessRefusal, rootlessUser } from './rootless.js';
+import { enterablePid, isRootless, noCgroupError, rootlessRefusal, rootlessUser } from './rootless.js';
 import { resolveUserInRoot } from './user.js';
 import { exportInUserns } from './userns-worker.js';
 import { attachVolumes, detachVolumes, needsCopyUp, volumeSpecs } from './volumes.js';
@@ -600,7 +600,7 @@ export class Container implements AsyncDisposable {
     const paths = this.runtime.state.paths(this.id);
     const user = resolveUserInRoot(rootfsDirs(paths, rec).merged, opts.user ?? rec.Config.User, rec.HostConfig.GroupAdd ?? []);
     const env = processEnv(mergeEnv(rec.Config.Env, opts.env), { hostname: containerHostname(rec), tty: opts.tty ?? false, home: user.home });
-    return enter(isRootless() && rec.HostConfig.Init ? initChild(st.Pid) : st.Pid, {
+    return enter(isRootless() ? enterablePid(st.Pid, rec.HostConfig.Init) : st.Pid, {
       argv,
       env,
       cwd: opts.workdir ?? (rec.Config.WorkingDir || '/'),
@@ -815,22 +815,6 @@ export class Container implements AsyncDisposable {
     }
     await this.remove({ force: true, volumes: true });
   }
-}
-
-/**
- * initChild: the program an init (`init: true`) started, which `exec` enters rootless: the init
- * is not dumpable (so that the container cannot reach the helper through /proc/1/exe), which
- * makes its /proc/PID/ns/* root's, out of an unprivileged caller's reach; its child is in the
- * same namespaces and is the caller's. The init itself when it has no child (yet).
- */
-function initChild(pid: number): number {
-  try {
-    const first = Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0]);
-    if (Number.isInteger(first) && first > 0) return first;
-  } catch {
-    // no CONFIG_PROC_CHILDREN: enter the init and let the kernel say
-  }
-  return pid;
 }
 
 function resultOf(st: StateRecord): ExitResult {

@@ -149,12 +149,6 @@ export function rootlessRefusal(rec: { network: ContainerRecord['network']; Host
   if (net.ports.length > 0) {
     return new FeatureUnavailableError('publishing ports without root', 'published ports need a bridge network, which needs root; with network "host" the container\'s ports are the host\'s');
   }
-  if (net.mode === 'container') {
-    return new FeatureUnavailableError(
-      'sharing another container\'s network namespace without root',
-      'a rootless container has its own user namespace, and joining a network namespace owned by another user namespace is refused by the kernel (EPERM); use network "none" or "host"',
-    );
-  }
   if (hasLimits(rec.HostConfig)) {
     const why = delegatedCgroupReason(cgroupParent);
     if (why) return new FeatureUnavailableError('cgroup limits without root', why);
@@ -213,4 +207,22 @@ export async function removeTree(dir: string): Promise<void> {
   p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const st = await p.wait();
   if (st.code !== 0) throw new Error(`rm -rf ${dir} in the user namespace failed (${st.code ?? st.signal}): ${err.trim()}`);
+}
+
+/**
+ * enterablePid: the process of a rootless container whose /proc/PID/ns/* the caller can open:
+ * its first process, or with `init: true` the program the init started — the init is not
+ * dumpable (so that the container cannot reach the helper through /proc/1/exe), which makes its
+ * /proc/PID/ns/* root's; its child is in the same namespaces and is the caller's. The init
+ * itself when it has no child (the kernel then says EACCES).
+ */
+export function enterablePid(pid: number, init: boolean): number {
+  if (!init) return pid;
+  try {
+    const first = Number(readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(first) && first > 0) return first;
+  } catch {
+    // no CONFIG_PROC_CHILDREN
+  }
+  return pid;
 }

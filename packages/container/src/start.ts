@@ -22,7 +22,7 @@ import type { ContainerPaths, ContainerRecord, EndpointRecord, StateRecord } fro
 import { ContainerRootfs, driverOf, rootfsDirs } from './rootfs.js';
 import type { Runtime } from './runtime.js';
 import type { StartIO } from './spec.js';
-import { hasLimits, isRootless, rootlessIdMaps, rootlessRefusal, rootlessUser } from './rootless.js';
+import { enterablePid, hasLimits, isRootless, rootlessIdMaps, rootlessRefusal, rootlessUser } from './rootless.js';
 import { resolveUserInRoot } from './user.js';
 
 /** mkdirInRoot creates `path` (and its parents) inside `root`, every component resolved in the root. Owned by uid/gid, mode 0755. */
@@ -161,6 +161,8 @@ interface NetworkSetup {
   ips: string[];
   gateway: string | undefined;
   endpoint: EndpointRecord | undefined;
+  /** Rootless with `container:`: the other container's user namespace, joined first (its network namespace belongs to it). */
+  user?: string;
   /** Whose /etc files to bind (another container's with `container:`). */
   etc: Pick<ContainerPaths, 'hosts' | 'hostname' | 'resolvConf'>;
   hostname: string;
@@ -198,9 +200,12 @@ async function setupNetwork(rt: Runtime, rec: ContainerRecord, held: Held, rootl
     const other = rec.network.container!;
     const os = sd.state(other);
     if (!os.Running || !processAlive(os.process)) throw new ContainerStateError(other, 'join the network namespace of', os.Status, `needed by container ${rec.Id.slice(0, 12)}`);
-    out.net = `/proc/${os.Pid}/ns/net`;
+    const orec = sd.record(other);
+    const pid = rootless ? enterablePid(os.Pid, orec.HostConfig.Init) : os.Pid;
+    out.net = `/proc/${pid}/ns/net`;
+    if (rootless) out.user = `/proc/${pid}/ns/user`;
     out.etc = sd.paths(other);
-    out.hostname = containerHostname(sd.record(other));
+    out.hostname = containerHostname(orec);
   }
   return out;
 }
@@ -297,11 +302,12 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
       const fs = await ContainerRootfs.prepare(rt, rec, paths, { bound: !rootless });
       held.rootfs = fs;
       if (cgroupPath !== undefined) held.cgroup = Cgroup.createSync(cgroupPath, cgroupLimits(rec.HostConfig), { controllers: cgroupControllers(rec) });
-      const { net, ips, gateway, endpoint, etc, hostname } = await setup;
+      const { net, ips, gateway, endpoint, etc, hostname, user: joinUser } = await setup;
       networkPending = undefined;
       const mode = rec.network.mode;
       const ids = rootless ? rootlessIdMaps() : undefined;
-      const namespaces: SpawnSpec['namespaces'] = { ...(ids ? { user: { uidMap: ids.uidMap, gidMap: ids.gidMap } } : {}), pid: true, mount: true, ipc: true, ...(net !== undefined ? { net } : {}) };
+      const userns = joinUser ?? (ids ? { uidMap: ids.uidMap, gidMap: ids.gidMap } : undefined);
+      const namespaces: SpawnSpec['namespaces'] = { ...(userns ? { user: userns } : {}), pid: true, mount: true, ipc: true, ...(net !== undefined ? { net } : {}) };
       if (mode !== 'host') namespaces.uts = true;
       if (mode !== 'container') {
         writeEtcFiles(paths, {

@@ -85,6 +85,7 @@ describe('rootless', () => {
       expect(exported.get('bin/busybox')).toMatchObject({ uid: 0, gid: 0 });
       expect(exported.get('home/app/d/f')).toMatchObject({ uid: 1000, gid: 1000 });
       expect(out.stop).toEqual({ exitCode: 143, oomKilled: false });
+      expect(out.shared).toMatchObject({ exit: 0, same: true, link: expect.stringMatching(/^net:\[\d+\]\n$/) });
       expect(out.pause).toEqual(failed('pause of a container without a cgroup'));
       expect(out.stats).toEqual(failed('stats of a container without a cgroup'));
       expect(out.top).toEqual(failed('top of a container without a cgroup'));
