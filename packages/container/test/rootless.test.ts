@@ -99,6 +99,8 @@ describe('rootless', () => {
       expect(out.volumes).toEqual({ exit: 0, logs: 'ro\ntmpfs-ok\nbound\nv\n' });
       expect(out.host.exit).toBe(0);
       expect(out.host.logs.split('\n')[0]).toBe(execFileSync('hostname', { encoding: 'utf8' }).trim());
+      expect(out.autoRemove).toEqual({ exit: 0, left: 0 });
+      expect(out.detached).toEqual({ exit: 0, logs: 'detached\n0\n' });
       expect(out.bridge).toEqual(failed('the bridge network "bridge" without root'));
       expect(out.ports).toEqual(failed('the bridge network "bridge" without root'));
       expect(out.memory).toEqual(failed('cgroup limits without root'));
