@@ -103,6 +103,8 @@ async function* batches(source: AsyncIterable<Buffer>, size: number): AsyncGener
 }
 
 const batchSize = 1024 * 1024;
+/** A `datasync` is started every this many bytes, so that the last one has little left to flush. */
+const syncEvery = 8 * 1024 * 1024;
 
 /**
  * pullBlob copies one blob from a registry into a store, resumable across processes: the bytes
@@ -144,6 +146,10 @@ async function intoLayout(loc: BlobLocation, o: PullBlobOptions, layoutDir: stri
   const hasher = createDigester(digestAlgorithm(loc.digest));
   let fh: FileHandle | undefined = await open(partial.path, resumed > 0 ? 'r+' : 'w');
   let pending: Promise<unknown> = Promise.resolve();
+  // Writeback while the download goes on: the fsync before the rename then has little to do.
+  let syncing: Promise<void> | undefined;
+  let syncError: { error: unknown } | undefined; // kept: a writeback error is reported once per file
+  let sinceSync = 0;
   try {
     if (resumed > 0) {
       o.onResume?.(resumed);
@@ -161,9 +167,25 @@ async function intoLayout(loc: BlobLocation, o: PullBlobOptions, layoutDir: stri
       await pending;
       pending = fh.writev(batch, position);
       position += n;
+      sinceSync += n;
+      if (sinceSync >= syncEvery && syncing === undefined) {
+        sinceSync = 0;
+        const file = fh;
+        const s: Promise<void> = pending
+          .then(() => file.datasync())
+          .catch((error: unknown) => {
+            syncError ??= { error };
+          })
+          .finally(() => {
+            if (syncing === s) syncing = undefined;
+          });
+        syncing = s;
+      }
       o.onBytes?.(n);
     }
     await pending;
+    await syncing;
+    if (syncError) throw syncError.error;
     o.onVerifying?.();
     const digest = hasher.digest();
     if (digest !== loc.digest || (loc.size !== undefined && hasher.size !== loc.size)) {
@@ -187,6 +209,7 @@ async function intoLayout(loc: BlobLocation, o: PullBlobOptions, layoutDir: stri
     }
   } finally {
     await pending.catch(() => {});
+    await syncing;
     await fh?.close().catch(() => {});
   }
 }

@@ -60,11 +60,12 @@ export interface PullResult {
 }
 
 /**
- * pullImage resolves `ref` (an index picks the platform), fetches the config and validates it
- * against the manifest, downloads the layers in parallel (bounded by the client's concurrency)
- * into the store — skipping blobs it already has, resuming partial downloads — then stores the
- * manifest and records the tag. The first failure aborts the other transfers; nothing is tagged
- * unless every blob is in the store.
+ * pullImage resolves `ref` (an index picks the platform), then fetches the config (validated
+ * against the manifest) and downloads the layers, all in parallel (layers bounded by the
+ * client's concurrency), into the store — skipping blobs it already has, resuming partial
+ * downloads — then stores the manifest and records the tag. The first failure (a config that
+ * disagrees with the manifest included) aborts the other transfers; the manifest is stored and
+ * the tag recorded only once every blob is in the store.
  */
 export async function pullImage(ctx: ClientContext, ref: Reference, opts: PullOptions): Promise<PullResult> {
   const store = opts.store;
@@ -103,77 +104,85 @@ export async function pullImage(ctx: ClientContext, ref: Reference, opts: PullOp
   const skipped: Digest[] = [];
   let bytes = 0;
 
-  // The config first: small, and it must agree with the manifest before layers are fetched.
+  // The config and the layers at once: the config is small and arrives long before a layer
+  // could be complete; a config that disagrees with the manifest aborts the layer transfers
+  // (their partial files stay for a resume, as after any abort). Nothing is tagged — and the
+  // manifest, which makes the image resolvable by digest, is not stored — until all are in.
   const cfg = manifest.config;
-  const cfgBase = { digest: cfg.digest, mediaType: cfg.mediaType, kind: 'config' as const, total: cfg.size };
-  if (await store.blobs.has(cfg.digest)) {
-    emit({ ...cfgBase, state: 'skipped', current: cfg.size });
-    skipped.push(cfg.digest);
-  } else {
+  const layers = [...new Map(manifest.layers.map((d) => [d.digest, d])).values()];
+  const configTask = async (s: AbortSignal): Promise<void> => {
+    const cfgBase = { digest: cfg.digest, mediaType: cfg.mediaType, kind: 'config' as const, total: cfg.size };
+    if (await store.blobs.has(cfg.digest)) {
+      emit({ ...cfgBase, state: 'skipped', current: cfg.size });
+      skipped.push(cfg.digest);
+      return;
+    }
     emit({ ...cfgBase, state: 'downloading', current: 0 });
-    const raw = await fetchSmallBlob(ctx, ref.registry, ref.repository, cfg, ctx.maxConfigSize, signal);
+    const raw = await fetchSmallBlob(ctx, ref.registry, ref.repository, cfg, ctx.maxConfigSize, s);
     const config = parseImageConfig(raw, { maxSize: ctx.maxConfigSize });
     if (config.rootfs.diff_ids.length !== manifest.layers.length) {
       throw new InvalidManifestError(`manifest lists ${manifest.layers.length} layers but the config ${config.rootfs.diff_ids.length} diff_ids`, { kind: 'LAYER_COUNT_MISMATCH', field: 'rootfs.diff_ids' });
     }
     emit({ ...cfgBase, state: 'verifying', current: cfg.size });
+    s.throwIfAborted();
     await store.blobs.put(Readable.from([raw]), { digest: cfg.digest, size: cfg.size, mediaType: cfg.mediaType });
     bytes += raw.byteLength;
     downloaded.push(cfg.digest);
     emit({ ...cfgBase, state: 'done', current: cfg.size });
-  }
-
-  const layers = [...new Map(manifest.layers.map((d) => [d.digest, d])).values()];
+  };
   for (const d of layers) emit({ digest: d.digest, mediaType: d.mediaType, kind: 'layer', state: 'waiting', current: 0, total: d.size });
   await allOrNothing(
-    layers.map((d) => async (s: AbortSignal) => {
-      const base = { digest: d.digest, mediaType: d.mediaType, kind: 'layer' as const, total: d.size };
-      await ctx.limiter.run(async () => {
-        if (await store.blobs.has(d.digest)) {
-          emit({ ...base, state: 'skipped', current: d.size });
-          skipped.push(d.digest);
-          return;
-        }
-        let current = 0;
-        let lastEmit = -Infinity;
-        let resumedFrom: number | undefined;
-        const tick = (force: boolean): void => {
-          if (force || current - lastEmit >= 256 * 1024 || current === d.size) {
-            lastEmit = current;
-            const e: ProgressEvent = { ...base, state: 'downloading', current };
-            if (resumedFrom !== undefined) e.resumedFrom = resumedFrom;
-            emit(e);
+    [
+      configTask,
+      ...layers.map((d) => async (s: AbortSignal) => {
+        const base = { digest: d.digest, mediaType: d.mediaType, kind: 'layer' as const, total: d.size };
+        await ctx.limiter.run(async () => {
+          if (await store.blobs.has(d.digest)) {
+            emit({ ...base, state: 'skipped', current: d.size });
+            skipped.push(d.digest);
+            return;
           }
-        };
-        await pullBlob(
-          { registry: ref.registry, repository: ref.repository, digest: d.digest, size: d.size, mirrors: ctx.mirrors(ref.registry) },
-          {
-            transport: ctx.transport,
-            retry: ctx.retry,
-            store,
-            layoutDir,
-            partialDir,
-            signal: s,
-            mediaType: d.mediaType,
-            onResume: (n) => {
-              resumedFrom = n;
-              current = n;
+          let current = 0;
+          let lastEmit = -Infinity;
+          let resumedFrom: number | undefined;
+          const tick = (force: boolean): void => {
+            if (force || current - lastEmit >= 256 * 1024 || current === d.size) {
+              lastEmit = current;
+              const e: ProgressEvent = { ...base, state: 'downloading', current };
+              if (resumedFrom !== undefined) e.resumedFrom = resumedFrom;
+              emit(e);
+            }
+          };
+          await pullBlob(
+            { registry: ref.registry, repository: ref.repository, digest: d.digest, size: d.size, mirrors: ctx.mirrors(ref.registry) },
+            {
+              transport: ctx.transport,
+              retry: ctx.retry,
+              store,
+              layoutDir,
+              partialDir,
+              signal: s,
+              mediaType: d.mediaType,
+              onResume: (n) => {
+                resumedFrom = n;
+                current = n;
+              },
+              onBytes: (n) => {
+                current += n;
+                bytes += n;
+                tick(false);
+              },
+              onVerifying: () => {
+                tick(true);
+                emit({ ...base, state: 'verifying', current: d.size });
+              },
             },
-            onBytes: (n) => {
-              current += n;
-              bytes += n;
-              tick(false);
-            },
-            onVerifying: () => {
-              tick(true);
-              emit({ ...base, state: 'verifying', current: d.size });
-            },
-          },
-        );
-        downloaded.push(d.digest);
-        emit({ ...base, state: 'done', current: d.size });
-      }, s);
-    }),
+          );
+          downloaded.push(d.digest);
+          emit({ ...base, state: 'done', current: d.size });
+        }, s);
+      }),
+    ],
     signal,
   );
 
