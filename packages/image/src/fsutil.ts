@@ -17,9 +17,10 @@ export async function syncDir(dir: string): Promise<void> {
  * writeAtomic replaces (or, with `exclusive`, creates only if absent) `path` with `data`:
  * written to a temp file in `tmp`, fsynced, renamed (or hard-linked) into place, directory
  * fsynced. Readers see the old file or the new one, never a mix. With `exclusive`, returns
- * false when the file already existed (and leaves it alone).
+ * false when the file already existed (and leaves it alone). `syncDir: false` leaves the
+ * directory fsync to the caller (one for several files).
  */
-export async function writeAtomic(path: string, data: Uint8Array | string, tmp: string, opts: { exclusive?: boolean } = {}): Promise<boolean> {
+export async function writeAtomic(path: string, data: Uint8Array | string, tmp: string, opts: { exclusive?: boolean; syncDir?: boolean } = {}): Promise<boolean> {
   const t = join(tmp, tempName('file'));
   const fh = await open(t, 'wx', 0o644);
   let placed = false;
@@ -38,7 +39,7 @@ export async function writeAtomic(path: string, data: Uint8Array | string, tmp: 
       await rename(t, path);
     }
     placed = true;
-    await syncDir(dirname(path));
+    if (opts.syncDir !== false) await syncDir(dirname(path));
     return true;
   } finally {
     await fh.close().catch(() => {});

@@ -113,7 +113,7 @@ export class Store implements AsyncDisposable {
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
       await mkdir(this.#tmp, { recursive: true });
-      await writeAtomic(layoutPath, JSON.stringify({ imageLayoutVersion: layoutVersion }), this.#tmp, { exclusive: true });
+      await writeAtomic(layoutPath, JSON.stringify({ imageLayoutVersion: layoutVersion }), this.#tmp, { exclusive: true, syncDir: false });
       layout = await readFile(layoutPath, 'utf8');
       created = true;
     }
@@ -133,8 +133,9 @@ export class Store implements AsyncDisposable {
     }
     const indexPath = join(this.root, 'index.json');
     const empty = JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] });
-    if (!(await exists(indexPath)) && (await writeAtomic(indexPath, empty, this.#tmp, { exclusive: true }))) created = true;
+    if (!(await exists(indexPath)) && (await writeAtomic(indexPath, empty, this.#tmp, { exclusive: true, syncDir: false }))) created = true;
     await this.#readIndex();
+    // One fsync of the root for what was created in it (oci-layout, index.json, blobs/, tmp/).
     if (created) await syncDir(this.root);
   }
 
