@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { guard, probe, useLeakCheck } from '@stratum/testing';
+import { guard, probe, testSubordinateIds, testUser, useLeakCheck } from '@stratum/testing';
 import { busyboxRootfs, tempDir } from './helpers.js';
 
 useLeakCheck({ beforeEach, afterEach });
@@ -14,24 +14,9 @@ const fixture = fileURLToPath(new URL('./fixtures/rootless.ts', import.meta.url)
 
 /** Creates the unprivileged test user (with /etc/subuid and /etc/subgid ranges) once. */
 function ensureUser(): { uid: number; gid: number } {
-  if (spawnSync('id', ['-u', USER]).status !== 0) {
-    execFileSync('useradd', ['--no-create-home', '--shell', '/usr/sbin/nologin', '--comment', 'Stratum rootless tests', USER]);
-  }
-  const uid = Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' }));
-  const gid = Number(execFileSync('id', ['-g', USER], { encoding: 'utf8' }));
-  for (const [file, flag] of [['/etc/subuid', '--add-subuids'], ['/etc/subgid', '--add-subgids']] as const) {
-    let has = false;
-    try {
-      has = readFileSync(file, 'utf8').split('\n').some((l) => l.startsWith(`${USER}:`));
-    } catch {
-      // no file yet
-    }
-    if (!has) {
-      const base = 500000 + (uid % 1000) * 65536;
-      execFileSync('usermod', [flag, `${base}-${base + 65535}`, USER]);
-    }
-  }
-  return { uid, gid };
+  const u = testUser(USER);
+  testSubordinateIds(USER, u.uid);
+  return u;
 }
 
 /** Runs the fixture as the unprivileged user and returns what it printed. */
