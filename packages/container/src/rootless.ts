@@ -7,10 +7,9 @@
  * host's namespaces as root — bridge networks and published ports, cgroup v1 directories — is
  * refused before anything is made, with a FeatureUnavailableError saying why.
  */
-import { accessSync, readFileSync, constants as fsc } from 'node:fs';
+import { accessSync, readFileSync, rmSync, constants as fsc } from 'node:fs';
 import { userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { rmSync } from 'node:fs';
 import { detectHierarchy } from '@stratum/cgroup';
 import { spawn, type IdMapping } from '@stratum/namespace';
 import { FeatureUnavailableError } from './errors.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { guard, testUser, useLeakCheck } from '@stratum/testing';
+import { guard, testSubordinateIds, testUser, useLeakCheck } from '@stratum/testing';
 import { Runtime } from '../src/index.js';
 import { busyboxImage, busyboxRootfs, tarListing, tempDir } from './helpers.js';
 
@@ -21,33 +21,13 @@ useLeakCheck({ beforeEach, afterEach });
 const tsx = fileURLToPath(new URL('../../../node_modules/tsx/dist/loader.mjs', import.meta.url));
 const fixture = fileURLToPath(new URL('./fixtures/rootless.ts', import.meta.url));
 
-/** The test user's subordinate id range (added when missing, as `usermod --add-subuids` does for podman). */
-function ensureSubIds(name: string, uid: number): number {
-  let start: number | undefined;
-  for (const [file, flag] of [['/etc/subuid', '--add-subuids'], ['/etc/subgid', '--add-subgids']] as const) {
-    let line: string | undefined;
-    try {
-      line = readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
-    } catch {
-      // no file yet
-    }
-    if (!line) {
-      const base = 500000 + (uid % 1000) * 65536;
-      execFileSync('usermod', [flag, `${base}-${base + 65535}`, name]);
-      line = `${name}:${base}:65536`;
-    }
-    if (file === '/etc/subuid') start = Number(line.split(':')[1]);
-  }
-  return start!;
-}
-
 const failed = (feature: string): Record<string, unknown> => ({ name: 'FeatureUnavailableError', code: 'FEATURE_UNAVAILABLE', feature });
 
 describe('rootless', () => {
   it('an unprivileged user runs, execs into, stops, commits and removes containers; what needs root is refused up front', async (ctx) => {
     guard(ctx, 'root', 'native', 'unprivileged-userns', 'tool:setpriv', 'tool:useradd', 'tool:usermod', 'tool:newuidmap', 'tool:newgidmap');
     const user = testUser();
-    ensureSubIds(user.name, user.uid);
+    testSubordinateIds(user.name, user.uid);
     const dir = tempDir('rootless');
     try {
       const root = join(dir, 'state');
