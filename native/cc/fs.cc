@@ -318,7 +318,19 @@ class FlockWorker : public Napi::AsyncWorker {
 };
 
 Napi::Value Flock(const Napi::CallbackInfo& info) {
-  auto* w = new FlockWorker(info.Env(), ArgInt(info, 0), ArgInt(info, 1));
+  // An uncontended lock (and every unlock) is granted at once: try without blocking on this
+  // thread first, and only a lock held elsewhere goes to a pool thread to wait.
+  const int fd = ArgInt(info, 0), op = ArgInt(info, 1);
+  int r;
+  do r = ::flock(fd, op | LOCK_NB);
+  while (r != 0 && errno == EINTR);
+  if (r == 0 || (op & LOCK_NB) != 0 || errno != EWOULDBLOCK) {
+    auto d = Napi::Promise::Deferred::New(info.Env());
+    if (r == 0) d.Resolve(info.Env().Undefined());
+    else d.Reject(MakeErrno(info.Env(), errno, "flock"));
+    return d.Promise();
+  }
+  auto* w = new FlockWorker(info.Env(), fd, op);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
