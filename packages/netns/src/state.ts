@@ -8,13 +8,15 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, constants as fsc } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { flock, fsyncDir } from '@stratum/native';
+import { AT, RENAME, flock, fsyncDir, renameat2 } from '@stratum/native';
 
 /**
  * writeJsonAtomic replaces `path` with `value` as JSON, atomically. `durable: false` skips the
- * fsyncs: for records of kernel objects (veths, addresses of live endpoints), which do not
- * survive the reboot that a power loss means; the page cache survives a killed process, and the
- * rename keeps it atomic. Read those with {@link readJson}'s `volatile`.
+ * fsyncs (and the flush ext4 does when a rename replaces a file): for records of kernel objects
+ * (veths, addresses of live endpoints), which do not survive the reboot that a power loss means;
+ * the page cache survives a killed process, and the rename keeps it atomic. Read those with
+ * {@link readJson}'s `volatile`. A process killed between the exchange and the unlink leaves a
+ * `.NAME.*.tmp` file beside it, never a wrong record.
  */
 export async function writeJsonAtomic(path: string, value: unknown, opts: { durable?: boolean } = {}): Promise<void> {
   const durable = opts.durable ?? true;
@@ -29,8 +31,23 @@ export async function writeJsonAtomic(path: string, value: unknown, opts: { dura
     throw e;
   }
   closeSync(fd);
-  renameSync(tmp, path);
-  if (durable) await fsyncDir(dirname(path));
+  if (durable) {
+    renameSync(tmp, path);
+    await fsyncDir(dirname(path));
+    return;
+  }
+  // ext4 flushes the new file's data when a rename replaces another file (auto_da_alloc, its
+  // guard for writers that skip fsync); an exchange of the two names is as atomic for readers and
+  // not flushed. The old content, now at the temp name, goes right after.
+  try {
+    renameat2(AT.FDCWD, tmp, AT.FDCWD, path, RENAME.EXCHANGE);
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ENOENT' && (e as { code?: string }).code !== 'EINVAL') throw e;
+    // Nothing to exchange with yet (or a filesystem without RENAME_EXCHANGE): a plain rename.
+    renameSync(tmp, path);
+    return;
+  }
+  unlinkSync(tmp);
 }
 
 /**

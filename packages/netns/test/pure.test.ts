@@ -1,5 +1,5 @@
 /** Pure parts, no root: addresses, published ports, /etc/hosts and resolv.conf, firewall rule text, IPAM. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -174,7 +174,11 @@ describe('Ipam', () => {
       expect(() => mk(true).leases()).toThrow(SyntaxError);
       expect(mk(false).leases()).toEqual([]);
       expect(await mk(false).allocate('b')).toBe('10.9.0.2');
-      expect(mk(true).leases().map((l) => l.id)).toEqual(['b']);
+      expect(await mk(false).allocate('c')).toBe('10.9.0.3');
+      await mk(false).release({ id: 'b' });
+      expect(mk(true).leases().map((l) => l.id)).toEqual(['c']);
+      // The replaced contents (exchanged to a temp name) are gone.
+      expect(readdirSync(dir).sort()).toEqual(['ipam.json', 'lock']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
