@@ -1,5 +1,5 @@
 import { spawn as cpSpawn } from 'node:child_process';
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { ErrnoError, pidfdSendSignal, pipe, spawnProcess, socketpair, watchPidfd, type Fd } from '@stratum/native';
@@ -28,25 +28,34 @@ export interface Helper {
   onError(cb: (e: Error) => void): void;
 }
 
+/** What fits a socket's buffer for sure: written before the helper exists, never blocking. */
+const PREWRITE_MAX = 64 * 1024;
+
 /**
  * launchNative starts the helper with the addon's spawnProcess (a vfork-style clone, no fork of
  * the Node process: its cost does not grow with Node's memory) and learns of its exit through a
  * pidfd. Slot 3 is
  * the control socket; the pipes and the socket are ours, each child end closed here once the
- * helper has its copy.
+ * helper has its copy. `first` (the spec) is written to the control socket before the helper
+ * starts, so that it finds it there at once.
  * @internal
  */
-export function launchNative(path: string, slots: Slot[]): Helper {
+export function launchNative(path: string, slots: Slot[], first: Buffer): Helper {
   const childEnds: Fd[] = [];
   const parentEnds: Array<Fd | undefined> = [];
   const fds: number[] = [];
   let devNull: number | undefined;
+  let prewritten = false;
   let spawned: ReturnType<typeof spawnProcess> | undefined;
   try {
     slots.forEach((slot, i) => {
       if (slot === 'pipe' && i === 3) {
         const [ours, theirs] = socketpair();
         parentEnds[i] = ours;
+        if (first.length <= PREWRITE_MAX) {
+          for (let off = 0; off < first.length; ) off += writeSync(ours.fd, first, off);
+          prewritten = true;
+        }
         childEnds.push(theirs);
         fds.push(theirs.fd);
       } else if (slot === 'pipe') {
@@ -87,6 +96,7 @@ export function launchNative(path: string, slots: Slot[]): Helper {
   const stdout = socket(1, true);
   const stderr = socket(2, true);
   const control = socket(3, true)!;
+  if (!prewritten) control.write(first);
   return {
     pid,
     stdin,
@@ -115,8 +125,9 @@ export function launchNative(path: string, slots: Slot[]): Helper {
  * process): the fallback for an addon built without spawnProcess.
  * @internal
  */
-export function launchChildProcess(path: string, slots: Slot[]): Helper {
+export function launchChildProcess(path: string, slots: Slot[], first: Buffer): Helper {
   const child = cpSpawn(path, [], { stdio: slots, env: {}, argv0: 'stratum-init' });
+  (child.stdio[3] as Duplex).write(first);
   const exited = new Promise<ExitStatus>((resolve) => {
     child.once('exit', (code, sig) => resolve({ code, signal: sig }));
   });

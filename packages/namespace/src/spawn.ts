@@ -62,7 +62,8 @@ export async function start(prepared: PreparedSpec, signal?: AbortSignal): Promi
 
   let helper: Helper;
   try {
-    helper = canSpawnProcess() ? launchNative(helperPath, stdio) : launchChildProcess(helperPath, stdio);
+    const wire = encodeSpec(prepared.wire);
+    helper = canSpawnProcess() ? launchNative(helperPath, stdio, wire) : launchChildProcess(helperPath, stdio, wire);
   } catch (e) {
     if (ptmx !== undefined) closeSync(ptmx);
     throw e;
@@ -152,6 +153,5 @@ export async function start(prepared: PreparedSpec, signal?: AbortSignal): Promi
         );
       });
     });
-    control.write(encodeSpec(prepared.wire));
   });
 }
