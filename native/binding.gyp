@@ -13,8 +13,8 @@
       "type": "executable",
       "sources": ["<!@(ls -1 cc/init/*.cc)"],
       "defines": ["_GNU_SOURCE"],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fno-exceptions", "-fno-rtti"],
-      "ldflags": ["-static-libstdc++", "-static-libgcc"]
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fno-exceptions", "-fno-rtti", "-fPIE"],
+      "ldflags": ["-static-pie"]
     }
   ]
 }
