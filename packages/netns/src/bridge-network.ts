@@ -66,6 +66,19 @@ export interface AttachOptions {
   name?: string;
 }
 
+/** DetachOptions: options of {@link BridgeNetwork.detach}. */
+export interface DetachOptions {
+  /**
+   * The caller has let go of the endpoint's namespace for good (its processes have exited and
+   * no handle, fd or mount holds it any more): the kernel deletes the veth pair as it frees the
+   * namespace, so detach leaves the pair to it instead of deleting it a second time and waiting
+   * for the RCU grace periods a link deletion takes (30–40 ms per `ip link del` on some VMs).
+   * The host end may then be listed for a moment after detach resolves. Wrong when anything
+   * still holds the namespace: its veth would stay on the bridge after its address was freed.
+   */
+  namespaceReleased?: boolean;
+}
+
 /** AttachedPort: a resolved published port of an attachment. */
 export type AttachedPort = Required<PublishedPort>;
 
@@ -418,19 +431,22 @@ export class BridgeNetwork implements AsyncDisposable {
   /**
    * detach undoes {@link BridgeNetwork.attach}: stops the proxies, removes the port rules,
    * deletes the veth pair (both ends) and frees the addresses. Idempotent: a namespace that is
-   * already gone (taking its veth with it) is fine.
+   * already gone (taking its veth with it) is fine. With `namespaceReleased` the veth pair is
+   * left to the kernel's teardown of the namespace (see {@link DetachOptions}).
    */
-  async detach(attachment: Attachment | string): Promise<void> {
+  async detach(attachment: Attachment | string, opts: DetachOptions = {}): Promise<void> {
     this.#check();
     const id = typeof attachment === 'string' ? attachment : attachment.id;
     const a = this.#attachments.get(id) ?? readJson<Attachment>(join(this.dir, 'attachments', `${id}.json`), { volatile: true }) ?? (typeof attachment === 'object' ? attachment : undefined);
     if (!a) return;
     await this.#stopProxies(id);
     await this.#fw.removePorts(this.#rules(a));
-    try {
-      await this.#nl.links.delete(a.hostIfname);
-    } catch (e) {
-      if (!(e instanceof NetlinkError && e.code === 'ENODEV')) throw e;
+    if (!opts.namespaceReleased) {
+      try {
+        await this.#nl.links.delete(a.hostIfname);
+      } catch (e) {
+        if (!(e instanceof NetlinkError && e.code === 'ENODEV')) throw e;
+      }
     }
     await this.#forget(a);
     this.#attachments.delete(id);

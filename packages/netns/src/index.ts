@@ -8,7 +8,7 @@ export { NetlinkError, NetnsError, NetworkError, errnoName, type NetlinkRequestI
 export { parseError, parseDone, type AckInfo } from './ack.js';
 export { encodeMessage, decodeMessage, splitMessages, splitAttrs, defineAttrs, toHex, type AttrTable, type AttrKind, type MessageSchema, type StructSchema, type RawMessage, type NlHeader } from './codec.js';
 export { parseIP, parsePrefix, formatIP, formatPrefix, networkOf, broadcastOf, containsIP, parseMAC, formatMAC, type IPAddress, type IPPrefix, type Family } from './ip.js';
-export { BridgeNetwork, defaultStateDir, type BridgeNetworkOptions, type AttachOptions, type Attachment, type AttachedPort, type NetworkInspect } from './bridge-network.js';
+export { BridgeNetwork, defaultStateDir, type BridgeNetworkOptions, type AttachOptions, type DetachOptions, type Attachment, type AttachedPort, type NetworkInspect } from './bridge-network.js';
 export { parsePortSpec, type PublishedPort, type PortSpec } from './ports.js';
 export { Ipam, type Lease } from './ipam.js';
 export { createFirewall, detectFirewall, nftTableName, NftablesFirewall, IptablesFirewall, NoFirewall, runCommand, type Firewall, type FirewallBackend, type FirewallNetwork, type PortRule, type CommandRunner } from './firewall.js';

@@ -297,6 +297,29 @@ describe('BridgeNetwork', () => {
     }
   });
 
+  it('detach with namespaceReleased frees the address at once and leaves the veth pair to the kernel\'s teardown of the namespace', async (ctx) => {
+    guard(ctx, ...CAPS);
+    const o = netOpts();
+    const net = await BridgeNetwork.create(o);
+    try {
+      const ns = await Netns.create();
+      const ea = await net.attach(ns);
+      using host = await Netlink.open();
+      expect(await host.links.find(ea.hostIfname)).toBeDefined();
+      await ns.delete(); // the last hold on the namespace
+      await net.detach(ea, { namespaceReleased: true });
+      expect(net.leases()).toEqual([]);
+      expect(net.attachments()).toEqual([]);
+      expect(existsSync(join(net.dir, 'attachments', `${ea.id}.json`))).toBe(false);
+      // The kernel deletes the pair with the namespace.
+      for (let i = 0; i < 200 && (await host.links.find(ea.hostIfname)); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await host.links.find(ea.hostIfname)).toBeUndefined();
+    } finally {
+      await net.delete();
+      o.cleanup();
+    }
+  });
+
   it('records torn by a power loss (written without fsync) read as gone endpoints when the network opens again', async (ctx) => {
     guard(ctx, ...CAPS);
     const o = netOpts();
