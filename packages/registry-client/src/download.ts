@@ -1,6 +1,6 @@
 import { DigestMismatchError, type Digest } from '@stratum/oci';
 import { RegistryError } from './errors.js';
-import { discard } from './http/body.js';
+import { chunksOf, discard } from './http/body.js';
 import { Backoff, type ResolvedRetryPolicy, wait } from './http/retry.js';
 import { type Transport, contentLength, headerOf, isTransportError } from './http/transport.js';
 import { scopeFor } from './auth/authenticator.js';
@@ -24,6 +24,9 @@ export interface BlobFetchOptions {
   /** Called once with the total size when the first response tells it. */
   onTotal?: (total: number) => void;
 }
+
+/** Bytes of a body held while the consumer is busy before the connection is paused. */
+const bodyBuffer = 1024 * 1024;
 
 /** Thrown inside the loop when a body ended before its declared length (never escapes). */
 class ShortBody extends Error {}
@@ -99,8 +102,8 @@ export async function* blobChunks(transport: Transport, retry: ResolvedRetryPoli
       options.onTotal?.(total);
     }
     try {
-      for await (const chunk of res.body) {
-        let c = chunk as Buffer;
+      for await (const chunk of chunksOf(res.body, bodyBuffer)) {
+        let c = chunk;
         if (skip > 0) {
           if (c.byteLength <= skip) {
             skip -= c.byteLength;
