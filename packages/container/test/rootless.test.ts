@@ -85,6 +85,7 @@ describe('rootless', () => {
       expect(out.ports).toEqual(failed('the bridge network "bridge" without root'));
       expect(out.memory).toEqual(failed('cgroup limits without root'));
       expect(out.left).toBe(0);
+      expect(out.gc).toEqual({ mounts: [], killed: [], layers: true });
       // Nothing of the refused ones and nothing of the removed ones is left in the state dir.
       expect(readdirSync(join(root, 'containers')).filter((n) => !n.startsWith('.'))).toEqual([]);
     } finally {
