@@ -4,7 +4,7 @@
  * ranges from /etc/subuid and /etc/subgid, ids 1… map to them through newuidmap/newgidmap, as
  * podman does), with its own mount, pid, uts, ipc and (unless `host`) network namespaces; every
  * mount is made by the helper inside the new mount namespace, none in the host's. What needs the
- * host's namespaces as root — bridge networks and published ports, cgroup v1 directories — is
+ * host's namespaces as root — bridge networks (and so published ports), cgroup v1 directories — is
  * refused before anything is made, with a FeatureUnavailableError saying why.
  */
 import { accessSync, readFileSync, rmSync, constants as fsc } from 'node:fs';
@@ -144,9 +144,6 @@ export function rootlessRefusal(rec: { network: ContainerRecord['network']; Host
       `the bridge network ${JSON.stringify(net.name ?? 'bridge')} without root`,
       'a bridge network needs root: its bridge, veth pair, addresses, routes and NAT rules are made in the host\'s network namespace (rootless user-mode networking such as slirp4netns is not built); use network "none" (the rootless default) or "host"',
     );
-  }
-  if (net.ports.length > 0) {
-    return new FeatureUnavailableError('publishing ports without root', 'published ports need a bridge network, which needs root; with network "host" the container\'s ports are the host\'s');
   }
   if (hasLimits(rec.HostConfig)) {
     const why = delegatedCgroupReason(cgroupParent);
