@@ -84,6 +84,12 @@ export interface PullBlobOptions {
   onBytes?: (n: number) => void;
   /** Called when every byte arrived and the blob is being verified/committed. */
   onVerifying?: () => void;
+  /**
+   * Into a layout: the directory the blob was renamed into is handed here instead of being
+   * fsynced, for the caller to fsync once for all its blobs before anything refers to them
+   * (default: fsynced at once).
+   */
+  deferDirSync?: (dir: string) => void;
 }
 
 /** Groups chunks into batches of about `size` bytes, for fewer, larger writes. */
@@ -114,7 +120,8 @@ const syncEvery = 8 * 1024 * 1024;
  * downloaded once more from byte 0.
  *
  * Into an OCI-layout store the verified partial file itself becomes the blob (fsync, rename
- * into `blobs/<alg>/<hex>`, fsync the directory): one write, one hash. Any other store gets the
+ * into `blobs/<alg>/<hex>`, fsync the directory — now or, with `deferDirSync`, by the caller
+ * before anything refers to the blob): one write, one hash. Any other store gets the
  * bytes through `store.blobs.put` (which verifies), with the partial file written beside.
  * Either way nothing is visible under the digest until every byte is verified.
  */
@@ -201,16 +208,22 @@ async function intoLayout(loc: BlobLocation, o: PullBlobOptions, layoutDir: stri
     const dir = join(layoutDir, 'blobs', digestAlgorithm(loc.digest));
     await mkdir(dir, { recursive: true });
     await rename(partial.path, join(dir, digestHex(loc.digest)));
-    const d = await open(dir, 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
+    if (o.deferDirSync) o.deferDirSync(dir);
+    else await syncDir(dir);
   } finally {
     await pending.catch(() => {});
     await syncing;
     await fh?.close().catch(() => {});
+  }
+}
+
+/** syncDir fsyncs a directory, so that the renames into it survive a crash. */
+export async function syncDir(dir: string): Promise<void> {
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
   }
 }
 

@@ -16,7 +16,7 @@ import {
 } from '@stratum/oci';
 import type { ClientContext } from './context.js';
 import { type ProgressCallback, type ProgressEvent, emitter } from './progress.js';
-import { pullBlob } from './pull-blob.js';
+import { pullBlob, syncDir } from './pull-blob.js';
 import { type RemoteManifest, fetchManifest, fetchSmallBlob } from './remote.js';
 import { type PullStore, storeRoot } from './store.js';
 import { allOrNothing } from './tasks.js';
@@ -110,6 +110,8 @@ export async function pullImage(ctx: ClientContext, ref: Reference, opts: PullOp
   // manifest, which makes the image resolvable by digest, is not stored — until all are in.
   const cfg = manifest.config;
   const layers = [...new Map(manifest.layers.map((d) => [d.digest, d])).values()];
+  // Layers renamed into the layout: their directory is fsynced once for all of them.
+  const renamedInto = new Set<string>();
   const configTask = async (s: AbortSignal): Promise<void> => {
     const cfgBase = { digest: cfg.digest, mediaType: cfg.mediaType, kind: 'config' as const, total: cfg.size };
     if (await store.blobs.has(cfg.digest)) {
@@ -176,6 +178,7 @@ export async function pullImage(ctx: ClientContext, ref: Reference, opts: PullOp
                 tick(true);
                 emit({ ...base, state: 'verifying', current: d.size });
               },
+              deferDirSync: (dir) => renamedInto.add(dir),
             },
           );
           downloaded.push(d.digest);
@@ -188,6 +191,8 @@ export async function pullImage(ctx: ClientContext, ref: Reference, opts: PullOp
 
   const descriptor: Descriptor = { ...m.descriptor, ...(picked?.platform ? { platform: picked.platform } : {}) };
   signal?.throwIfAborted();
+  // The layers' renames are durable before the manifest (which makes the image resolvable by digest) appears.
+  await Promise.all([...renamedInto].map((dir) => syncDir(dir)));
   await store.blobs.put(Readable.from([Buffer.from(m.raw)]), { digest: descriptor.digest, size: descriptor.size, mediaType: descriptor.mediaType });
   let tag: string | undefined;
   if (opts.tag !== false) {
