@@ -80,19 +80,21 @@ export function launchNative(path: string, slots: Slot[], first: Buffer): Helper
     if (devNull !== undefined) closeSync(devNull);
   }
   const { pid, pidfd } = spawned;
-  let done = false;
-  const exited = new Promise<ExitStatus>((resolve) => {
-    watchPidfd(pidfd, ({ code, signal }) => {
-      done = true;
-      pidfd.close();
-      resolve({ code, signal });
-    });
-  });
   const socket = (i: number, readable: boolean): Socket | null => {
     const fd = parentEnds[i];
     return fd ? new Socket({ fd: fd.release(), readable, writable: !readable || i === 3 }) : null;
   };
   const stdin = socket(0, false);
+  let done = false;
+  const exited = new Promise<ExitStatus>((resolve) => {
+    watchPidfd(pidfd, ({ code, signal }) => {
+      done = true;
+      pidfd.close();
+      // As child_process does: nothing reads the program's stdin any more.
+      stdin?.destroy();
+      resolve({ code, signal });
+    });
+  });
   const stdout = socket(1, true);
   const stderr = socket(2, true);
   const control = socket(3, true)!;

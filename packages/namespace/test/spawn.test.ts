@@ -312,6 +312,16 @@ describe('spawn in new namespaces', () => {
     }
   });
 
+  it('stdin of a program that exited is destroyed (no EPIPE from a late write), as with child_process', async (ctx) => {
+    guard(ctx, 'root', 'native');
+    await using p = await spawn({ argv: ['/bin/sh', '-c', 'read line; echo got:$line'], stdio: ['pipe', 'pipe', 'ignore'] });
+    p.stdin!.write('hello\n');
+    expect(await text(p.stdout)).toBe('got:hello\n');
+    expect(await p.wait()).toEqual({ code: 0, signal: null });
+    await sleep(10);
+    expect(p.stdin!.destroyed).toBe(true);
+  });
+
   it('a pseudo-terminal as stdio, with resize', async (ctx) => {
     guard(ctx, 'root', 'native');
     await using p = await spawn({
