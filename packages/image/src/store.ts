@@ -106,6 +106,8 @@ export class Store implements AsyncDisposable {
   async #init(): Promise<void> {
     await mkdir(this.root, { recursive: true });
     const layoutPath = join(this.root, 'oci-layout');
+    const indexPath = join(this.root, 'index.json');
+    const empty = JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] });
     let created = false;
     let layout: string;
     try {
@@ -113,7 +115,11 @@ export class Store implements AsyncDisposable {
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
       await mkdir(this.#tmp, { recursive: true });
-      await writeAtomic(layoutPath, JSON.stringify({ imageLayoutVersion: layoutVersion }), this.#tmp, { exclusive: true, syncDir: false });
+      // A new layout: its two files are written side by side (each atomically, only if absent).
+      await Promise.all([
+        writeAtomic(layoutPath, JSON.stringify({ imageLayoutVersion: layoutVersion }), this.#tmp, { exclusive: true, syncDir: false }),
+        writeAtomic(indexPath, empty, this.#tmp, { exclusive: true, syncDir: false }),
+      ]);
       layout = await readFile(layoutPath, 'utf8');
       created = true;
     }
@@ -131,8 +137,6 @@ export class Store implements AsyncDisposable {
       // A layout this process may only read (another user's, a read-only mount) still opens for reading.
       if (created || !isErrno(err, 'EACCES', 'EPERM', 'EROFS')) throw err;
     }
-    const indexPath = join(this.root, 'index.json');
-    const empty = JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] });
     if (!(await exists(indexPath)) && (await writeAtomic(indexPath, empty, this.#tmp, { exclusive: true, syncDir: false }))) created = true;
     await this.#readIndex();
     // One fsync of the root for what was created in it (oci-layout, index.json, blobs/, tmp/).
