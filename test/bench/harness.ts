@@ -52,7 +52,8 @@ export interface Figures {
 /** Peak RSS (KiB) of the last command run by {@link runCommand}, for the harness's memory column. */
 export const lastCommand = { peakRssKiB: 0 };
 
-function readHwmKiB(pid: number): number {
+/** readHwmKiB: the peak RSS (VmHWM, KiB) of a running process, 0 when it is gone. */
+export function readHwmKiB(pid: number): number {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : 0;

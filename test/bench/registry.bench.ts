@@ -27,7 +27,7 @@ import { RegistryClient, type PullStore } from '@stratum/registry-client';
 import { type RunningRegistry, registryUnavailable, startRegistry } from '../../packages/registry-client/test/registry-fixture.js';
 import { openStore } from '../../packages/registry-client/test/open-store.js';
 import { bigFile } from './digest.bench.js';
-import { benchDir, lastCommand, type Benchmark } from './harness.js';
+import { benchDir, lastCommand, readHwmKiB, type Benchmark } from './harness.js';
 
 const MiB = 1024 * 1024;
 const skopeoCache = '/var/lib/containers/cache/blob-info-cache-v1.boltdb';
@@ -124,15 +124,6 @@ function layoutImage(dir: string, tag: string): Image {
         uncompressed: async () => createReadStream(blob(d.digest), { highWaterMark: MiB }).pipe(createGunzip()),
       }),
   });
-}
-
-function readHwmKiB(pid: number): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
 }
 
 const shellQuote = (a: string): string => `'${a.replaceAll("'", "'\\''")}'`;
