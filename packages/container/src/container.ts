@@ -29,6 +29,7 @@ import { checkSpec, type ContainerSpec, type StartIO } from './spec.js';
 import { monitored, setRemoveHook, startContainer, type ExitRecord } from './start.js';
 import { lowersOf, resolveImage } from './images.js';
 import { enterablePid, isRootless, noCgroupError, rootlessRefusal, rootlessUser } from './rootless.js';
+import { slirpAvailable, slirpUnavailable } from './slirp.js';
 import { resolveUserInRoot } from './user.js';
 import { exportInUserns } from './userns-worker.js';
 import { attachVolumes, detachVolumes, needsCopyUp, volumeSpecs } from './volumes.js';
@@ -663,9 +664,17 @@ export class Container implements AsyncDisposable {
     for (;;) {
       const st = await this.state();
       if (!st.Running) throw new ContainerStateError(this.id, `wait for port ${port} of`, st.Status);
-      const host = this.#record.network.mode === 'host' ? '127.0.0.1' : st.held?.endpoint?.ip;
+      const mode = this.#record.network.mode;
+      // slirp4netns: its address is inside the user-mode network; a published port is reached on
+      // the host, where slirp4netns accepts every connection before it knows whether the container
+      // does: the container's own socket table says when something listens.
+      const fwd = mode === 'slirp4netns' ? st.held?.endpoint?.ports.find((p) => p.container === port && p.protocol === 'tcp') : undefined;
+      const host = mode === 'host' ? '127.0.0.1' : mode === 'slirp4netns' ? (fwd ? fwd.hostIp || '127.0.0.1' : undefined) : st.held?.endpoint?.ip;
       if (!host) throw new FeatureUnavailableError('waitForPort', `container ${this.shortId} has no address reachable from the host (network ${this.#record.HostConfig.NetworkMode})`);
-      if (await canConnect(host, port, Math.min(1000, Math.max(50, deadline - Date.now())))) return;
+      const ready = fwd
+        ? listensOn(isRootless() ? enterablePid(st.Pid, this.#record.HostConfig.Init) : st.Pid, port) && (await canConnect(host, fwd.host, Math.min(1000, Math.max(50, deadline - Date.now()))))
+        : await canConnect(host, port, Math.min(1000, Math.max(50, deadline - Date.now())));
+      if (ready) return;
       if (Date.now() >= deadline) throw new WaitTimeoutError(this.id, `port ${port}`, timeout);
       await sleep(wait);
       wait = Math.min(wait * 2, 200);
@@ -821,6 +830,22 @@ function resultOf(st: StateRecord): ExitResult {
   return { exitCode: st.ExitCode, oomKilled: st.OOMKilled, ...(st.Error ? { error: st.Error } : {}) };
 }
 
+/** listensOn: whether a TCP socket listens on `port` in the network namespace of process `pid` (its /proc/PID/net/tcp and tcp6). */
+function listensOn(pid: number, port: number): boolean {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const f of ['tcp', 'tcp6']) {
+    try {
+      for (const line of readFileSync(`/proc/${pid}/net/${f}`, 'utf8').split('\n').slice(1)) {
+        const [, local, , state] = line.trim().split(/\s+/);
+        if (state === '0A' && local?.endsWith(hex)) return true;
+      }
+    } catch {
+      // gone, or no IPv6
+    }
+  }
+  return false;
+}
+
 function canConnect(host: string, port: number, timeout: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = connect({ host, port });
@@ -835,14 +860,20 @@ function canConnect(host: string, port: number, timeout: number): Promise<boolea
 }
 
 function resolveNetwork(rt: Runtime, s: ReturnType<typeof checkSpec>): ContainerRecord['network'] {
-  // Rootless, the default is 'none': a bridge needs root (see rootless.ts), and a container with
-  // only loopback is what a rootless caller can always have.
-  const n = s.network ?? (isRootless() ? 'none' : 'bridge');
+  // Rootless, the default is rootless podman's, slirp4netns (user-mode networking), where it is
+  // installed, else 'none' (only loopback): a bridge needs root (see rootless.ts).
+  let n = s.network;
+  if (n === undefined && isRootless()) {
+    n = slirpAvailable() ? 'slirp4netns' : 'none';
+    if (n === 'none' && s.ports.length) throw new FeatureUnavailableError('publishing ports without root', `a rootless container publishes ports through the slirp4netns network, which is unavailable: ${slirpUnavailable()}`);
+  }
+  n ??= 'bridge';
   if (typeof n === 'object') {
     const ref = typeof n.container === 'string' ? n.container : n.container.id;
     return { mode: 'container', container: rt.state.resolve(ref), ports: [] };
   }
   if (n === 'host' || n === 'none') return { mode: n as 'host' | 'none', ports: [] };
+  if (n === 'slirp4netns') return { mode: 'slirp4netns', ports: s.ports };
   if (n.startsWith('container:')) return { mode: 'container', container: rt.state.resolve(n.slice('container:'.length)), ports: [] };
   const name = n === 'bridge' ? rt.networks.defaultName : n;
   rt.networks.config(name); // NetworkNotFoundError for an unknown one

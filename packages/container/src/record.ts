@@ -75,8 +75,8 @@ export interface ContainerRecord {
    * records written before drivers were recorded (those are overlay).
    */
   driver?: DriverName;
-  /** The network mode resolved: `bridge:<network>`, `host`, `none`, `container:<id>`. */
-  network: { mode: 'bridge' | 'host' | 'none' | 'container'; name?: string; container?: string; ports: Array<{ host: number; container: number; protocol: 'tcp' | 'udp'; hostIp: string }> };
+  /** The network mode resolved: `bridge:<network>`, `host`, `none`, `container:<id>`, `slirp4netns`. */
+  network: { mode: 'bridge' | 'host' | 'none' | 'container' | 'slirp4netns'; name?: string; container?: string; ports: Array<{ host: number; container: number; protocol: 'tcp' | 'udp'; hostIp: string }> };
   /** Run by a detached monitor process (true) or by the process that starts it. */
   detach: boolean;
   /** The volumes resolved at create: what `Mounts` shows (Docker's field names), with the spawn mounts. */

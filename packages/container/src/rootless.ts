@@ -33,7 +33,8 @@ export interface RootlessIds {
   setgroups: boolean;
 }
 
-function onPath(tool: string): boolean {
+/** onPath: whether `tool` is an executable in a directory of $PATH. */
+export function onPath(tool: string): boolean {
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
     try {
       accessSync(join(dir, tool), fsc.X_OK);
@@ -142,7 +143,7 @@ export function rootlessRefusal(rec: { network: ContainerRecord['network']; Host
   if (net.mode === 'bridge') {
     return new FeatureUnavailableError(
       `the bridge network ${JSON.stringify(net.name ?? 'bridge')} without root`,
-      'a bridge network needs root: its bridge, veth pair, addresses, routes and NAT rules are made in the host\'s network namespace (rootless user-mode networking such as slirp4netns is not built); use network "none" (the rootless default) or "host"',
+      'a bridge network needs root: its bridge, veth pair, addresses, routes and NAT rules are made in the host\'s network namespace; use network "slirp4netns" (the rootless default where it is installed: user-mode networking, ports published through it), "none" or "host"',
     );
   }
   if (hasLimits(rec.HostConfig)) {

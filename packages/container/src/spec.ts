@@ -13,11 +13,13 @@ export interface ContainerLike {
 }
 
 /**
- * NetworkSpec: `docker run --network`: `'bridge'` (the default network), `'host'`, `'none'`, the
- * name of a user-defined bridge network, `'container:NAME|ID'` or `{ container }` (share another
- * running container's network namespace).
+ * NetworkSpec: `docker run --network`: `'bridge'` (the default network; root only), `'host'`,
+ * `'none'`, `'slirp4netns'` (user-mode networking, podman's rootless default), the name of a
+ * user-defined bridge network, `'container:NAME|ID'` or `{ container }` (share another running
+ * container's network namespace). Default: `'bridge'` as root; without root `'slirp4netns'`
+ * where it is installed, else `'none'`.
  */
-export type NetworkSpec = 'bridge' | 'host' | 'none' | (string & {}) | { container: ContainerLike | string };
+export type NetworkSpec = 'bridge' | 'host' | 'none' | 'slirp4netns' | (string & {}) | { container: ContainerLike | string };
 
 /**
  * ContainerSpec: what `docker create`/`docker run` takes. Only `image` (or `rootfs`) is required;
@@ -56,9 +58,9 @@ export interface ContainerSpec {
   dnsOptions?: string[];
   /** `--label KEY=VALUE`: merged over the image's Labels. */
   labels?: Record<string, string>;
-  /** `--network`; default `'bridge'`. */
+  /** `--network`; default `'bridge'` (without root: `'slirp4netns'` where installed, else `'none'`). */
   network?: NetworkSpec;
-  /** `-p [IP:]HOST:CONTAINER[/udp]` (bridge networks only). */
+  /** `-p [IP:]HOST:CONTAINER[/udp]` (bridge and slirp4netns networks). */
   ports?: PortSpec[];
   /** `-v` entries: `/host:/ctr[:ro]`, `name:/ctr`, `/ctr` (anonymous volume). */
   volumes?: string[];

@@ -7,7 +7,7 @@
  */
 import { fchownSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { constants as osConstants } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { Cgroup } from '@stratum/cgroup';
 import { ErrnoError, O, mkdirat, resolveInRoot } from '@stratum/native';
 import { SpawnError, spawn, type Process, type SpawnSpec, type StdioItem } from '@stratum/namespace';
@@ -23,6 +23,7 @@ import { ContainerRootfs, driverOf, rootfsDirs } from './rootfs.js';
 import type { Runtime } from './runtime.js';
 import type { StartIO } from './spec.js';
 import { enterablePid, hasLimits, isRootless, rootlessIdMaps, rootlessRefusal, rootlessUser } from './rootless.js';
+import { SLIRP, SlirpNetwork } from './slirp.js';
 import { resolveUserInRoot } from './user.js';
 
 /** mkdirInRoot creates `path` (and its parents) inside `root`, every component resolved in the root. Owned by uid/gid, mode 0755. */
@@ -111,6 +112,7 @@ class Held {
   netns?: Netns;
   network?: BridgeNetwork;
   attachment?: Attachment;
+  slirp?: SlirpNetwork;
 
   /**
    * release lets go of everything, three independent chains run together (the namespace and the
@@ -132,6 +134,8 @@ class Held {
     // finds it gone (or deletes what is left), releases the lease and removes the port rules.
     const ns = this.netns;
     const [net, a] = [this.network, this.attachment];
+    const slirp = this.slirp;
+    this.slirp = undefined;
     const cg = this.cgroup;
     const r = this.rootfs;
     this.netns = undefined;
@@ -142,6 +146,7 @@ class Held {
       step(async () => {
         ns?.close();
         if (net && a) await net.detach(a);
+        await slirp?.close();
       }),
       step(async () => {
         if (!cg) return;
@@ -161,8 +166,10 @@ interface NetworkSetup {
   ips: string[];
   gateway: string | undefined;
   endpoint: EndpointRecord | undefined;
-  /** Rootless with `container:`: the other container's user namespace, joined first (its network namespace belongs to it). */
+  /** Rootless with `container:` or slirp4netns: the user namespace to join first (the network namespace belongs to it). */
   user?: string;
+  /** The DNS server when the network has its own (slirp4netns) and none was given. */
+  dns?: string[];
   /** Whose /etc files to bind (another container's with `container:`). */
   etc: Pick<ContainerPaths, 'hosts' | 'hostname' | 'resolvConf'>;
   hostname: string;
@@ -181,6 +188,15 @@ async function setupNetwork(rt: Runtime, rec: ContainerRecord, held: Held, rootl
     // A new namespace made by the helper inside the container's user namespace, its lo brought
     // up there (`loopback`): this process cannot enter it to do so.
     out.net = true;
+  } else if (mode === 'slirp4netns') {
+    const slirp = await SlirpNetwork.create({ rootless, socketDir: tmpdir(), name: rec.Id.slice(0, 12), ports: rec.network.ports });
+    held.slirp = slirp;
+    out.net = slirp.net;
+    if (slirp.user) out.user = slirp.user;
+    out.ips = [SLIRP.ip];
+    out.gateway = SLIRP.gateway;
+    out.dns = [SLIRP.dns];
+    out.endpoint = { network: 'slirp4netns', attachmentId: '', ip: SLIRP.ip, prefixLen: SLIRP.prefixLen, gateway: SLIRP.gateway, mac: '', hostIfname: '', ports: rec.network.ports };
   } else if (mode === 'bridge' || mode === 'none') {
     held.netns = await Netns.create();
     out.net = held.netns;
@@ -302,7 +318,7 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
       const fs = await ContainerRootfs.prepare(rt, rec, paths, { bound: !rootless });
       held.rootfs = fs;
       if (cgroupPath !== undefined) held.cgroup = Cgroup.createSync(cgroupPath, cgroupLimits(rec.HostConfig), { controllers: cgroupControllers(rec) });
-      const { net, ips, gateway, endpoint, etc, hostname, user: joinUser } = await setup;
+      const { net, ips, gateway, endpoint, etc, hostname, user: joinUser, dns } = await setup;
       networkPending = undefined;
       const mode = rec.network.mode;
       const ids = rootless ? rootlessIdMaps() : undefined;
@@ -316,7 +332,7 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
           ips,
           extraHosts: rec.HostConfig.ExtraHosts ?? [],
           ...(gateway !== undefined ? { hostGateway: gateway } : {}),
-          dns: rec.HostConfig.Dns,
+          dns: rec.HostConfig.Dns.length || !dns ? rec.HostConfig.Dns : dns,
           dnsSearch: rec.HostConfig.DnsSearch,
           dnsOptions: rec.HostConfig.DnsOptions,
           hostNetwork: mode === 'host',
@@ -366,6 +382,8 @@ export async function startContainer(rt: Runtime, id: string, io: StartIO = {}):
         throw e;
       }
       const proc = p;
+      // In the namespaces now: the slirp4netns holder can go.
+      await held.slirp?.joined();
       const ref = processRef(proc.pid);
       const startedAt = new Date().toISOString();
       sd.updateLocked(id, (s) => {

@@ -1,4 +1,4 @@
-/** Network modes: bridge (default network made on first use), host, none, container:, user-defined bridges, published ports. */
+/** Network modes: bridge (default network made on first use), host, none, container:, slirp4netns, user-defined bridges, published ports. */
 import { hostname as osHostname } from 'node:os';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { guard, useLeakCheck } from '@stratum/testing';
@@ -28,6 +28,22 @@ describe('network modes', () => {
   it('none: only lo', async (ctx) => {
     guard(ctx, 'root', 'overlay', 'netns');
     expect(await out({ network: 'none', cmd: ['sh', '-c', 'ls /sys/class/net'] })).toBe('lo\n');
+  });
+
+  it('slirp4netns (as root too): tap0 with slirp\'s address and DNS, lo up, a port published on loopback', async (ctx) => {
+    guard(ctx, 'root', 'overlay', 'tool:slirp4netns');
+    expect(await out({ network: 'slirp4netns', cmd: ['sh', '-c', 'ls /sys/class/net; ip -4 addr show tap0 | grep -o "inet [0-9./]*"; grep nameserver /etc/resolv.conf; cat /sys/class/net/lo/operstate'] })).toBe(
+      'lo\ntap0\ninet 10.0.2.100/24\nnameserver 10.0.2.3\nunknown\n',
+    );
+    const port = 42000 + (process.pid % 1000);
+    const web = await Container.run({ rootfs: t.rootfs, network: 'slirp4netns', init: true, ports: [`127.0.0.1:${port}:80`], cmd: ['sh', '-c', 'mkdir -p /www && echo slirp > /www/index.html && exec httpd -f -p 80 -h /www'] }, { runtime: t.rt });
+    try {
+      await web.waitForPort(80);
+      expect(await httpGet(`http://127.0.0.1:${port}/`)).toBe('slirp\n');
+      expect((await web.inspect()).HostConfig.NetworkMode).toBe('slirp4netns');
+    } finally {
+      await web.remove({ force: true });
+    }
   });
 
   it('host: the host interfaces and hostname', async (ctx) => {

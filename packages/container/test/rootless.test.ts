@@ -7,7 +7,8 @@
  * needs a cgroup (pause, stats, top).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -21,13 +22,27 @@ useLeakCheck({ beforeEach, afterEach });
 const tsx = fileURLToPath(new URL('../../../node_modules/tsx/dist/loader.mjs', import.meta.url));
 const fixture = fileURLToPath(new URL('./fixtures/rootless.ts', import.meta.url));
 
+/** A TCP port free on 127.0.0.1 now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
 const failed = (feature: string): Record<string, unknown> => ({ name: 'FeatureUnavailableError', code: 'FEATURE_UNAVAILABLE', feature });
 
 describe('rootless', () => {
   it('an unprivileged user runs, execs into, stops, commits and removes containers; what needs root is refused up front', async (ctx) => {
-    guard(ctx, 'root', 'native', 'unprivileged-userns', 'tool:setpriv', 'tool:useradd', 'tool:usermod', 'tool:newuidmap', 'tool:newgidmap');
+    guard(ctx, 'root', 'native', 'unprivileged-userns', 'tool:setpriv', 'tool:useradd', 'tool:usermod', 'tool:newuidmap', 'tool:newgidmap', 'tool:slirp4netns');
     const user = testUser();
     testSubordinateIds(user.name, user.uid);
+    // slirp4netns opens /dev/net/tun as the user: 0666 as Debian's udev makes it (this VM has no udev).
+    if ((statSync('/dev/net/tun').mode & 0o006) !== 0o006) chmodSync('/dev/net/tun', 0o666);
     const dir = tempDir('rootless');
     try {
       const root = join(dir, 'state');
@@ -36,13 +51,14 @@ describe('rootless', () => {
       const rt = await Runtime.open({ root });
       await busyboxImage(rt, busyboxRootfs(join(dir, 'rootfs')), 'busybox:rootless');
       await rt.close();
+      const port = await freePort();
       const bind = join(dir, 'bind');
       mkdirSync(bind);
       writeFileSync(join(bind, 'file'), 'bound\n');
       execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, dir]);
       const r = spawnSync(
         'setpriv',
-        [`--reuid=${user.name}`, `--regid=${user.name}`, '--init-groups', '--inh-caps=-all', process.execPath, '--conditions=stratum-source', '--import', tsx, fixture, JSON.stringify({ root, bind, export: join(dir, 'export.tar') })],
+        [`--reuid=${user.name}`, `--regid=${user.name}`, '--init-groups', '--inh-caps=-all', process.execPath, '--conditions=stratum-source', '--import', tsx, fixture, JSON.stringify({ root, bind, export: join(dir, 'export.tar'), port })],
         { cwd: join(import.meta.dirname, '..'), encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir }, timeout: 120_000 },
       );
       expect(r.stderr).toBe('');
@@ -53,10 +69,10 @@ describe('rootless', () => {
       // mapping 0 to the user (and 1… to its /etc/subuid range).
       expect(out.hostUid).toBe(user.uid);
       expect(out.exec).toBe(`0\n0\nrootless-box\n 0 ${user.uid} 1\n`);
-      expect(out.network).toBe('none');
+      expect(out.network).toBe('slirp4netns');
       expect(out.driver).toBe('vfs');
-      // lo is up in its own network namespace; SIGTERM reached sleep through the init.
-      expect(out.logs).toBe('ready\nunknown\nready\nunknown\n');
+      // lo is up, tap0 has slirp4netns's address; SIGTERM reached sleep through the init.
+      expect(out.logs).toBe('ready\nunknown\ninet 10.0.2.100/24\n'.repeat(2));
       expect(out.restartedGreeting).toBe('hello\n');
       // docker export, read inside the user namespace too: the container's ids.
       expect(out.export).toBe(true);
@@ -76,7 +92,8 @@ describe('rootless', () => {
       expect(layer.get('home/app/d/f')).toMatchObject({ uid: 1000, gid: 1000, data: 'x\n' });
       expect(out.committedRun).toEqual({ exit: 0, logs: 'hello\n' });
       expect(out.afterUsing).toBe(0);
-      expect(out.volumes).toEqual({ exit: 0, logs: 'ro\ntmpfs-ok\nbound\nv\n' });
+      expect(out.volumes).toEqual({ exit: 0, logs: 'lo\nro\ntmpfs-ok\nbound\nv\n' });
+      expect(out.published).toEqual({ page: 'page\n', ports: [{ IP: '127.0.0.1', PrivatePort: 80, PublicPort: port, Type: 'tcp' }] });
       expect(out.host.exit).toBe(0);
       expect(out.host.logs.split('\n')[0]).toBe(execFileSync('hostname', { encoding: 'utf8' }).trim());
       expect(out.autoRemove).toEqual({ exit: 0, left: 0 });
