@@ -22,6 +22,8 @@ declare -A need=(
   [openssl]=/usr/bin/openssl
   [uidmap]=/usr/bin/newuidmap
   [fuse-overlayfs]=/usr/bin/fuse-overlayfs
+  # Rootless containers' default network (user-mode networking), as rootless podman's.
+  [slirp4netns]=/usr/bin/slirp4netns
   [util-linux]=/usr/bin/unshare
   [iptables]=/usr/sbin/iptables
   [time]=/usr/bin/time
