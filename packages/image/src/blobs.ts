@@ -107,6 +107,7 @@ export class BlobStore {
       let batchLength = 0;
       let pending: Promise<unknown> = Promise.resolve();
       let syncing: Promise<unknown> | undefined;
+      let syncError: unknown;
       let sinceSync = 0;
       let reported = 0;
       const file = fh;
@@ -121,11 +122,16 @@ export class BlobStore {
         if (sinceSync >= syncEvery && syncing === undefined) {
           // Start writeback early: the final fsync then has little left to flush.
           sinceSync = 0;
-          const s = pending.then(() => file.datasync());
-          syncing = s.finally(() => {
-            if (syncing === s) syncing = undefined;
-          });
-          s.catch(() => {});
+          // Linux reports a writeback error to a file once: keep it for the end.
+          syncing = pending.then(() => file.datasync()).then(
+            () => {
+              syncing = undefined;
+            },
+            (e: unknown) => {
+              syncError ??= e;
+              syncing = undefined;
+            },
+          );
         }
         if (opts.onProgress && position - reported >= MiB) {
           reported = position;
@@ -147,6 +153,7 @@ export class BlobStore {
       await flush();
       await pending;
       await syncing;
+      if (syncError !== undefined) throw syncError;
       const digest = hasher.digest();
       const size = hasher.size;
       if ((want.size !== undefined && want.size !== size) || (want.digest !== undefined && want.digest !== digest)) {
