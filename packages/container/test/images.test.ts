@@ -109,9 +109,10 @@ describe('containers from images', () => {
     writeFileSync(join(tmp, 'file'), 'unpacked');
     // "Another process": holds the unpack's lock, then renames its temp dir into place.
     const holder = spawn('flock', [join(t.options.root, 'layers', `.lock-sha256-${hex}`), 'sh', '-c', `echo locked; sleep 0.5; mv '${tmp}' '${join(layers, hex)}'`]);
+    const exited = new Promise((r) => holder.once('exit', r));
     await new Promise<void>((r) => holder.stdout.once('data', () => r()));
     await t.rt.gc();
-    await new Promise((r) => holder.once('exit', r));
+    await exited;
     expect(readFileSync(join(layers, hex, 'file'), 'utf8')).toBe('unpacked');
     rmSync(join(layers, hex), { recursive: true, force: true });
     // A leftover nobody holds goes.
