@@ -3,9 +3,11 @@
  * dir and from the kernel, and removed: processes of containers whose monitor is gone (killed
  * through their cgroup), rootfs mounts, cgroups, bridge endpoints (veths, port rules, leases),
  * half-made or half-removed container directories, stale names, volume users that no longer
- * exist, and `--rm` containers.
+ * exist, `--rm` containers, and API sockets of slirp4netns processes that are gone.
  */
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cgroup, CgroupNotFoundError } from '@stratum/cgroup';
 import { ContainerNotFoundError } from './errors.js';
@@ -150,6 +152,7 @@ export async function runGc(
     }
   }
   if (opts.layers) report.layers = await pruneUnusedLayers(rt);
+  report.leftovers.push(...(await pruneSlirpSockets()));
   // Exit records of removed --rm containers, kept an hour for late `wait()`ers.
   const exits = join(sd.containers, '.exits');
   if (existsSync(exits)) {
@@ -163,4 +166,29 @@ export async function runGc(
     }
   }
   return report;
+}
+
+/**
+ * pruneSlirpSockets removes the API sockets (in the temp dir, shared by every runtime) that no
+ * slirp4netns listens on any more: a monitor killed with its container leaves its socket file.
+ */
+async function pruneSlirpSockets(): Promise<string[]> {
+  const dir = tmpdir();
+  const removed: string[] = [];
+  for (const f of readdirSync(dir)) {
+    if (!/^stratum-slirp-[0-9a-f]{12}-[0-9a-f]{8}\.sock$/.test(f)) continue;
+    const path = join(dir, f);
+    const listening = await new Promise<boolean>((resolve) => {
+      const s = connect(path);
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code !== 'ECONNREFUSED' && e.code !== 'ENOENT'));
+    });
+    if (listening) continue;
+    rmSync(path, { force: true });
+    removed.push(path);
+  }
+  return removed;
 }

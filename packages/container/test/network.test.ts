@@ -1,5 +1,10 @@
 /** Network modes: bridge (default network made on first use), host, none, container:, slirp4netns, user-defined bridges, published ports. */
-import { hostname as osHostname } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { hostname as osHostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { guard, useLeakCheck } from '@stratum/testing';
 import { Container, NetworkNotFoundError } from '../src/index.js';
@@ -43,6 +48,28 @@ describe('network modes', () => {
       expect((await web.inspect()).HostConfig.NetworkMode).toBe('slirp4netns');
     } finally {
       await web.remove({ force: true });
+    }
+  });
+
+  it('gc removes slirp4netns API sockets nobody listens on, and keeps live ones', async (ctx) => {
+    guard(ctx, 'root', 'tool:python3');
+    const name = (n: string): string => join(tmpdir(), `stratum-slirp-${n.repeat(12)}-${randomBytes(4).toString('hex')}.sock`);
+    const stale = name('a');
+    const live = name('b');
+    // A socket file left by a process that is gone: bound, never listened on, closed.
+    execFileSync('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', stale]);
+    const server = createServer(() => undefined);
+    await new Promise<void>((r) => server.listen(live, r));
+    try {
+      const report = await t.rt.gc();
+      expect(report.leftovers).toContain(stale);
+      expect(report.leftovers).not.toContain(live);
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync(live)).toBe(true);
+    } finally {
+      await new Promise((r) => server.close(r));
+      rmSync(stale, { force: true });
+      rmSync(live, { force: true });
     }
   });
 
