@@ -120,7 +120,7 @@ class Held {
    * `removeRootfs` the root filesystem's directories go too (a container about to be removed):
    * that work is done while the endpoint's deletion waits, not after it.
    */
-  async release(opts: { removeRootfs?: boolean } = {}): Promise<void> {
+  async release(opts: { removeRootfs?: boolean; namespaceReleased?: boolean } = {}): Promise<void> {
     const errors: unknown[] = [];
     const step = async (fn: () => unknown): Promise<void> => {
       try {
@@ -145,7 +145,10 @@ class Held {
     await Promise.all([
       step(async () => {
         ns?.close();
-        if (net && a) await net.detach(a);
+        // Nothing else holding the namespace, the kernel deletes the veth pair as it frees it:
+        // deleting it ourselves would only wait for the same RCU grace periods. The address is
+        // not handed out again soon (next-fit allocation).
+        if (net && a) await net.detach(a, { namespaceReleased: opts.namespaceReleased === true });
         await slirp?.close();
       }),
       step(async () => {
@@ -457,6 +460,26 @@ function pump(p: Process, log: JsonLogWriter, io: StartIO, tty: boolean): Promis
   return Promise.all(ends).then(() => undefined);
 }
 
+/**
+ * networkJoined: whether a running container shares `id`'s network namespace
+ * (`network: { container: id }`): it keeps the namespace, and so the veth pair, alive.
+ */
+function networkJoined(rt: Runtime, id: string): boolean {
+  const sd = rt.state;
+  for (const other of sd.ids()) {
+    if (other === id) continue;
+    try {
+      const r = sd.record(other);
+      if (r.network.mode !== 'container' || r.network.container !== id) continue;
+      const st = sd.state(other);
+      if (st.Running && processAlive(st.process)) return true;
+    } catch {
+      // removed meanwhile
+    }
+  }
+  return false;
+}
+
 async function finish(rt: Runtime, rec: ContainerRecord, p: Process, held: Held, log: JsonLogWriter, pumps: Promise<void>): Promise<StateRecord> {
   const id = rec.Id;
   const st = await p.wait();
@@ -467,7 +490,7 @@ async function finish(rt: Runtime, rec: ContainerRecord, p: Process, held: Held,
   let releaseError = '';
   await Promise.all([
     Promise.race([pumps, new Promise((r) => setTimeout(r, 2000).unref())]).then(() => log.close()),
-    held.release({ removeRootfs: rec.HostConfig.AutoRemove }).catch((e: unknown) => {
+    held.release({ removeRootfs: rec.HostConfig.AutoRemove, namespaceReleased: !networkJoined(rt, id) }).catch((e: unknown) => {
       releaseError = e instanceof Error ? e.message : String(e);
     }),
   ]);

@@ -1,7 +1,7 @@
 /** Network modes: bridge (default network made on first use), host, none, container:, slirp4netns, user-defined bridges, published ports. */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname as osHostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,6 +118,22 @@ describe('network modes', () => {
     // container:stratum-a: localhost is a's.
     expect(await out({ network: 'container:stratum-a', cmd: ['wget', '-q', '-O', '-', 'http://127.0.0.1:8000/i'] })).toBe('up\n');
     expect(await out({ network: { container: a }, cmd: ['sh', '-c', 'ip -4 -o addr show eth0 | grep -o "inet [0-9.]*"'] })).toBe(`inet ${ipA}\n`);
+  });
+
+  it('a container that exits while another shares its network namespace takes its endpoint with it', async (ctx) => {
+    guard(ctx, 'root', 'overlay', 'netns', 'nftables');
+    // Alone, its veth is left to the kernel's teardown of the namespace; shared, the namespace
+    // lives on, so the veth is deleted at its exit as before.
+    const a = await Container.run({ rootfs: t.rootfs, init: true, network: userNet, cmd: ['sleep', '600'] }, { runtime: t.rt });
+    const state = JSON.parse(readFileSync(join(t.options.root, 'containers', a.id, 'state.json'), 'utf8')) as { held: { endpoint: { hostIfname: string } } };
+    const veth = `/sys/class/net/${state.held.endpoint.hostIfname}`;
+    await using b = await Container.run({ rootfs: t.rootfs, init: true, network: { container: a }, cmd: ['sleep', '600'] }, { runtime: t.rt });
+    expect(existsSync(veth)).toBe(true);
+    await a.stop({ timeout: 0 });
+    await a.wait();
+    expect(existsSync(veth)).toBe(false);
+    expect((await b.inspect()).State.Running).toBe(true);
+    await a.remove();
   });
 
   it('an unknown network is NetworkNotFoundError', async (ctx) => {
