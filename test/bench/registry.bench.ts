@@ -18,6 +18,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -183,6 +184,8 @@ class Launcher {
   }
 }
 
+const pullChild = fileURLToPath(new URL('./registry-pull-child.mjs', import.meta.url));
+
 export default async function benchmarks(): Promise<Benchmark[]> {
   let reg: RunningRegistry | undefined;
   let users = 0;
@@ -209,6 +212,8 @@ export default async function benchmarks(): Promise<Benchmark[]> {
   const setup = async (): Promise<void> => {
     users++;
     if (reg) return;
+    // The own-process row runs the compiled packages: bring dist/ up to date with the sources.
+    execFileSync('npx', ['tsc', '-b'], { stdio: 'inherit' });
     root = benchDir('registry');
     // 256 MiB single-layer image: one uncompressed tar of the shared 256 MiB random file.
     const bigTar = join(root, 'big-layer.tar');
@@ -297,6 +302,19 @@ export default async function benchmarks(): Promise<Benchmark[]> {
             if (`sha256:${h.digest('hex')}` !== desc.digest) throw new Error('floor: digest mismatch');
           },
         },
+        ...(memory
+          ? [
+              {
+                // Our peak RSS measured like skopeo's: a plain node process of its own on the compiled
+                // packages (~64 MiB of it before any work), started by the launcher.
+                name: 'stratum client.pull, own process (node, dist/)',
+                before: () => {
+                  theirs = fresh(`own-pull-${tag}`);
+                },
+                run: () => launcher!.run([process.execPath, pullChild, reg!.host, `${reg!.host}/bench/${tag}:1`, theirs]),
+              },
+            ]
+          : []),
         {
           name: 'skopeo copy docker:// → oci:',
           before: () => {
