@@ -3,7 +3,7 @@
  * alternating (A B A B …) after a warm-up, and reports median/min/max and the ratio ours/peer.
  * Benchmarks are never timed tests: nothing here fails on a number.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -109,4 +109,66 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const shellQuote = (a: string): string => `'${a.replaceAll("'", "'\\''")}'`;
+
+/**
+ * Launcher runs peer commands from a long-lived `bash` (forked once, in setup), so that this
+ * process forks nothing while contenders are timed. A fork of the bench process (~130 MiB)
+ * write-protects its whole heap: the in-process contender that runs next then takes thousands of
+ * page faults to get it back (+100–150 ms on a 21 MiB registry pull here). A run is timed from the
+ * request to bash's report of the exit: a fork and exec of the command from a small shell, which
+ * is, if anything, quicker than a fork of this process. The peak RSS (VmHWM) of the command is
+ * sampled every 10 ms into `lastCommand`, as the harness's `runCommand` does.
+ */
+export class Launcher {
+  readonly #sh: ChildProcess;
+  readonly #errFile: string;
+  #buffer = '';
+  #waiting: ((line: string) => void)[] = [];
+
+  constructor(scratch: string) {
+    this.#errFile = join(scratch, 'launcher-stderr');
+    this.#sh = spawn('bash', ['--noprofile', '--norc'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.#sh.stdout!.setEncoding('utf8');
+    this.#sh.stdout!.on('data', (d: string) => {
+      this.#buffer += d;
+      for (let i = this.#buffer.indexOf('\n'); i >= 0; i = this.#buffer.indexOf('\n')) {
+        const line = this.#buffer.slice(0, i);
+        this.#buffer = this.#buffer.slice(i + 1);
+        this.#waiting.shift()?.(line);
+      }
+    });
+  }
+
+  #line(): Promise<string> {
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  /**
+   * Runs `argv` (stdout discarded) and resolves when it exits 0; rejects with its stderr otherwise.
+   * `recordRss: false` leaves {@link lastCommand} alone (housekeeping such as `sync` after a run).
+   */
+  async run(argv: string[], opts: { recordRss?: boolean } = {}): Promise<void> {
+    const pidLine = this.#line();
+    const rcLine = this.#line();
+    const err = shellQuote(this.#errFile);
+    this.#sh.stdin!.write(`${argv.map(shellQuote).join(' ')} >/dev/null 2>${err} </dev/null & p=$!; echo "$p"; wait "$p"; echo "$?"\n`);
+    const pid = Number(await pidLine);
+    let peak = 0;
+    const timer = setInterval(() => {
+      peak = Math.max(peak, readHwmKiB(pid));
+    }, 10);
+    const rc = Number(await rcLine);
+    clearInterval(timer);
+    if (opts.recordRss !== false) lastCommand.peakRssKiB = peak;
+    if (rc !== 0) throw new Error(`${argv.join(' ')} failed (${rc}): ${readFileSync(this.#errFile, 'utf8').slice(0, 4000).trim()}`);
+  }
+
+  async close(): Promise<void> {
+    const exited = new Promise<void>((resolve) => this.#sh.once('exit', () => resolve()));
+    this.#sh.stdin!.end();
+    await exited;
+  }
 }

@@ -15,7 +15,7 @@ import { MNT, mountFs, umount2 } from '@stratum/native';
 import { applyLayer, createLayer } from '@stratum/layer';
 import { which } from '@stratum/testing';
 import { writeLayout } from '../../packages/layer/test/helpers.js';
-import { benchDir, runCommand, type Benchmark, type Contender } from './harness.js';
+import { Launcher, benchDir, runCommand, type Benchmark, type Contender } from './harness.js';
 
 const MiB = 1024 * 1024;
 
@@ -135,12 +135,16 @@ function scratch(name: string): { next(): string; cleanup(): void } {
 }
 
 /**
- * Flushes dirty pages after each run (not timed), so that no run pays for the previous one's
- * writeback. Not through runCommand: that would record sync's peak RSS as the contender's.
+ * The apply benchmarks start their peers (and `sync`) from one long-lived shell: a fork of this
+ * process would make the in-process contender after it pay copy-on-write faults (see Launcher).
  */
-const flush = (): void => {
-  execFileSync('sync');
-};
+let launcher: Launcher | undefined;
+
+/**
+ * Flushes dirty pages after each run (not timed), so that no run pays for the previous one's
+ * writeback. Its peak RSS is not recorded as the contender's.
+ */
+const flush = (): Promise<void> => launcher!.run(['sync'], { recordRss: false });
 
 function applyBench(label: string, get: () => Promise<Image>): Benchmark {
   let img: Image | undefined;
@@ -166,11 +170,16 @@ function applyBench(label: string, get: () => Promise<Image>): Benchmark {
     unavailable: () => (which('umoci') ? undefined : 'umoci is not installed'),
     setup: async () => {
       img = await get();
+      launcher = new Launcher(benchDir('out'));
     },
-    teardown: () => out.cleanup(),
+    teardown: async () => {
+      await launcher?.close();
+      launcher = undefined;
+      out.cleanup();
+    },
     ours,
     peers: [
-      { name: 'umoci unpack', before: fresh, after: flush, run: () => runCommand(['umoci', 'unpack', '--image', `${img!.layout}:v1`, dir]) },
+      { name: 'umoci unpack', before: fresh, after: flush, run: () => launcher!.run(['umoci', 'unpack', '--image', `${img!.layout}:v1`, dir]) },
       {
         name: 'tar -xzf',
         before: () => {
@@ -178,15 +187,15 @@ function applyBench(label: string, get: () => Promise<Image>): Benchmark {
           mkdirSync(dir, { recursive: true });
         },
         after: flush,
-        run: () => runCommand(['tar', '-xzf', img!.blob, '-C', dir]),
+        run: () => launcher!.run(['tar', '-xzf', img!.blob, '-C', dir]),
       },
-      { name: 'gzip -dc > /dev/null (floor)', run: () => runCommand(['sh', '-c', `gzip -dc < ${img!.blob} > /dev/null`]) },
+      { name: 'gzip -dc > /dev/null (floor)', run: () => launcher!.run(['sh', '-c', `gzip -dc < ${img!.blob} > /dev/null`]) },
       {
         // Our peak RSS measured like the peers': a process of its own (node + tsx loader, ~80 MiB of it before any work).
         name: 'stratum applyLayer, own process (node + tsx)',
         before: fresh,
         after: flush,
-        run: () => runCommand([process.execPath, '--conditions=stratum-source', '--import', 'tsx', child, img!.blob, dir]),
+        run: () => launcher!.run([process.execPath, '--conditions=stratum-source', '--import', 'tsx', child, img!.blob, dir]),
       },
     ],
   };

@@ -14,7 +14,7 @@
  * get it back (+100–150 ms on a 21 MiB pull here; the same after `/bin/true` or `curl` as after
  * skopeo). With the rotated order that penalty fell on the floor 2 runs in 5 and on ours 4 in 5.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,7 +28,7 @@ import { RegistryClient, type PullStore } from '@stratum/registry-client';
 import { type RunningRegistry, registryUnavailable, startRegistry } from '../../packages/registry-client/test/registry-fixture.js';
 import { openStore } from '../../packages/registry-client/test/open-store.js';
 import { bigFile } from './digest.bench.js';
-import { benchDir, lastCommand, readHwmKiB, type Benchmark } from './harness.js';
+import { Launcher, benchDir, type Benchmark } from './harness.js';
 
 const MiB = 1024 * 1024;
 const skopeoCache = '/var/lib/containers/cache/blob-info-cache-v1.boltdb';
@@ -127,62 +127,6 @@ function layoutImage(dir: string, tag: string): Image {
   });
 }
 
-const shellQuote = (a: string): string => `'${a.replaceAll("'", "'\\''")}'`;
-
-/**
- * Launcher runs peer commands from a long-lived `bash` (forked once, in setup), so that this
- * process forks nothing while contenders are timed (see the header). A run is timed from the
- * request to bash's report of the exit: a fork and exec of the command from a small shell, which
- * is, if anything, quicker than a fork of this process. The peak RSS (VmHWM) of the command is
- * sampled every 10 ms into `lastCommand`, as the harness's `runCommand` does.
- */
-class Launcher {
-  readonly #sh: ChildProcess;
-  readonly #errFile: string;
-  #buffer = '';
-  #waiting: ((line: string) => void)[] = [];
-
-  constructor(scratch: string) {
-    this.#errFile = join(scratch, 'launcher-stderr');
-    this.#sh = spawn('bash', ['--noprofile', '--norc'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    this.#sh.stdout!.setEncoding('utf8');
-    this.#sh.stdout!.on('data', (d: string) => {
-      this.#buffer += d;
-      for (let i = this.#buffer.indexOf('\n'); i >= 0; i = this.#buffer.indexOf('\n')) {
-        const line = this.#buffer.slice(0, i);
-        this.#buffer = this.#buffer.slice(i + 1);
-        this.#waiting.shift()?.(line);
-      }
-    });
-  }
-
-  #line(): Promise<string> {
-    return new Promise((resolve) => this.#waiting.push(resolve));
-  }
-
-  /** Runs `argv` (stdout discarded) and resolves when it exits 0; rejects with its stderr otherwise. */
-  async run(argv: string[]): Promise<void> {
-    const pidLine = this.#line();
-    const rcLine = this.#line();
-    const err = shellQuote(this.#errFile);
-    this.#sh.stdin!.write(`${argv.map(shellQuote).join(' ')} >/dev/null 2>${err} </dev/null & p=$!; echo "$p"; wait "$p"; echo "$?"\n`);
-    const pid = Number(await pidLine);
-    let peak = 0;
-    const timer = setInterval(() => {
-      peak = Math.max(peak, readHwmKiB(pid));
-    }, 10);
-    const rc = Number(await rcLine);
-    clearInterval(timer);
-    lastCommand.peakRssKiB = peak;
-    if (rc !== 0) throw new Error(`${argv.join(' ')} failed (${rc}): ${readFileSync(this.#errFile, 'utf8').slice(0, 4000).trim()}`);
-  }
-
-  async close(): Promise<void> {
-    const exited = new Promise<void>((resolve) => this.#sh.once('exit', () => resolve()));
-    this.#sh.stdin!.end();
-    await exited;
-  }
-}
 
 const pullChild = fileURLToPath(new URL('./registry-pull-child.mjs', import.meta.url));
 
