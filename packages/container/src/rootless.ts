@@ -9,9 +9,10 @@
  */
 import { accessSync, readFileSync, rmSync, constants as fsc } from 'node:fs';
 import { userInfo } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { detectHierarchy } from '@stratum/cgroup';
 import { spawn, type IdMapping } from '@stratum/namespace';
+import { which } from '@stratum/union-fs';
 import { FeatureUnavailableError } from './errors.js';
 import { isErrno } from './fsutil.js';
 import type { ContainerRecord, HostConfigRecord } from './record.js';
@@ -31,19 +32,6 @@ export interface RootlessIds {
    * unprivileged gid_map written directly needs `setgroups` denied, CVE-2014-8989).
    */
   setgroups: boolean;
-}
-
-/** onPath: whether `tool` is an executable in a directory of $PATH. */
-export function onPath(tool: string): boolean {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
-    try {
-      accessSync(join(dir, tool), fsc.X_OK);
-      return true;
-    } catch {
-      // next
-    }
-  }
-  return false;
 }
 
 /** subordinateRange reads the first `name:start:count` (or `id:start:count`) line of /etc/subuid or /etc/subgid for the caller. */
@@ -85,7 +73,7 @@ export function rootlessIdMaps(): RootlessIds {
   const names = [String(uid), ...(name ? [name] : [])];
   const subuid = subordinateRange('/etc/subuid', names);
   const subgid = subordinateRange('/etc/subgid', [String(gid), ...(name ? [name] : [])]);
-  if (subuid && subgid && onPath('newuidmap') && onPath('newgidmap')) {
+  if (subuid && subgid && which('newuidmap') !== undefined && which('newgidmap') !== undefined) {
     cachedIds = {
       uidMap: [{ containerID: 0, hostID: uid, size: 1 }, { containerID: 1, hostID: subuid.start, size: subuid.count }],
       gidMap: [{ containerID: 0, hostID: gid, size: 1 }, { containerID: 1, hostID: subgid.start, size: subgid.count }],

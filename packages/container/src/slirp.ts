@@ -16,8 +16,9 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { spawn, type Process } from '@stratum/namespace';
+import { which } from '@stratum/union-fs';
 import { FeatureUnavailableError } from './errors.js';
-import { onPath, rootlessIdMaps } from './rootless.js';
+import { rootlessIdMaps } from './rootless.js';
 
 /** SLIRP: slirp4netns's default addresses, which a container on this network has. */
 export const SLIRP = Object.freeze({ ip: '10.0.2.100', prefixLen: 24, gateway: '10.0.2.2', dns: '10.0.2.3', device: 'tap0' });
@@ -28,7 +29,7 @@ export const SLIRP = Object.freeze({ ip: '10.0.2.100', prefixLen: 24, gateway: '
  * makes it 0666).
  */
 export function slirpUnavailable(): string | undefined {
-  if (!onPath('slirp4netns')) return 'slirp4netns is not installed (Debian package slirp4netns)';
+  if (which('slirp4netns') === undefined) return 'slirp4netns is not installed (Debian package slirp4netns)';
   try {
     accessSync('/dev/net/tun', fsc.R_OK | fsc.W_OK);
   } catch {

@@ -4,7 +4,8 @@
  * - `{"op":"layer","change":…,"compression":…}`: the layer blob of `change` to stdout;
  * - `{"op":"export","path":…,"output":…}`: `path` as one plain tar to the file `output` (written
  *   atomically), or to stdout without `output`.
- * Once done it writes one JSON line to stderr: `{"diffID":…}` / `{"size":…}`, or `{"error":…}`.
+ * Once done it writes one JSON line to stderr: `{"diffID":…,"mediaType":…}` / `{"size":…}`, or
+ * `{"error":…}`.
  */
 import { exportRootfs } from '@stratum/image-archive';
 import { createLayer, type LayerChange } from '@stratum/layer';
@@ -17,7 +18,7 @@ try {
   if (job.op === 'layer') {
     const c = createLayer(job.change, { compression: job.compression });
     c.stream.pipe(process.stdout);
-    report = { diffID: await c.diffID };
+    report = { diffID: await c.diffID, mediaType: c.mediaType };
   } else if (job.op === 'export') {
     report = { size: (await exportRootfs(job.path, job.output ?? process.stdout)).size };
   } else {

@@ -11,12 +11,10 @@ import { spawn } from '@stratum/namespace';
 import type { Store } from '@stratum/image';
 import type { ExportRootfsResult } from '@stratum/image-archive';
 import type { LayerChange } from '@stratum/layer';
-import { MediaType, type Digest, type Descriptor } from '@stratum/oci';
+import type { Digest, Descriptor } from '@stratum/oci';
 import { nodeEntry } from './detached.js';
 import { CommitError, ContainerError } from './errors.js';
 import { rootlessIdMaps } from './rootless.js';
-
-const MEDIA = { none: MediaType.OciLayer, gzip: MediaType.OciLayerGzip, zstd: MediaType.OciLayerZstd } as const;
 
 /**
  * inUserns runs userns-main.ts with `job` as root of a user namespace with the rootless maps;
@@ -65,11 +63,11 @@ async function inUserns<T>(job: Record<string, unknown>, consume: (stdout: Reada
 export async function putLayerInUserns(store: Store, change: LayerChange, compression: 'gzip' | 'zstd' | 'none'): Promise<{ desc: Descriptor; diffID: Digest }> {
   const { report, value } = await inUserns(
     { op: 'layer', change, compression },
-    (stdout) => store.blobs.put(stdout, { mediaType: MEDIA[compression] }),
+    (stdout) => store.blobs.put(stdout),
     (reason) => new CommitError(`making the layer inside the container's user namespace: ${reason}`),
   );
-  if (typeof report.diffID !== 'string') throw new CommitError('the layer process reported no diffID');
-  return { desc: value, diffID: report.diffID as Digest };
+  if (typeof report.diffID !== 'string' || typeof report.mediaType !== 'string') throw new CommitError('the layer process reported no diffID or media type');
+  return { desc: { ...value, mediaType: report.mediaType }, diffID: report.diffID as Digest };
 }
 
 /** exportInUserns writes the tree `path` as one plain tar (`docker export`) from inside the user namespace, to a file (atomically) or a Writable. */

@@ -16,6 +16,7 @@ import {
   type MediaTypeString,
 } from '@stratum/oci';
 import { isErrno, syncDir } from './fsutil.js';
+import { EarlyWriteback } from './writeback.js';
 import type { Leases } from './lease.js';
 import { tempName } from './owner.js';
 
@@ -106,33 +107,18 @@ export class BlobStore {
       let batch: Uint8Array[] = [];
       let batchLength = 0;
       let pending: Promise<unknown> = Promise.resolve();
-      let syncing: Promise<unknown> | undefined;
-      let syncError: unknown;
-      let sinceSync = 0;
       let reported = 0;
       const file = fh;
+      // Writeback while the bytes come: the fsync before the rename then has little left to flush.
+      const wb = new EarlyWriteback(file, syncEvery);
       const flush = async (): Promise<void> => {
         if (batchLength === 0) return;
         await pending; // one write in flight while the next batch is hashed
         pending = file.writev(batch, position);
         position += batchLength;
-        sinceSync += batchLength;
+        wb.wrote(batchLength, pending);
         batch = [];
         batchLength = 0;
-        if (sinceSync >= syncEvery && syncing === undefined) {
-          // Start writeback early: the final fsync then has little left to flush.
-          sinceSync = 0;
-          // Linux reports a writeback error to a file once: keep it for the end.
-          syncing = pending.then(() => file.datasync()).then(
-            () => {
-              syncing = undefined;
-            },
-            (e: unknown) => {
-              syncError ??= e;
-              syncing = undefined;
-            },
-          );
-        }
         if (opts.onProgress && position - reported >= MiB) {
           reported = position;
           opts.onProgress(position);
@@ -152,8 +138,7 @@ export class BlobStore {
       }
       await flush();
       await pending;
-      await syncing;
-      if (syncError !== undefined) throw syncError;
+      await wb.settle();
       const digest = hasher.digest();
       const size = hasher.size;
       if ((want.size !== undefined && want.size !== size) || (want.digest !== undefined && want.digest !== digest)) {

@@ -1,17 +1,18 @@
 import { spawn as cpSpawn } from 'node:child_process';
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
-import type { Duplex, Readable, Writable } from 'node:stream';
+import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import { ErrnoError, pidfdSendSignal, pipe, spawnProcess, socketpair, watchPidfd, type Fd } from '@stratum/native';
 import { signalNumber } from './spec.js';
-import { holdOutput, type ExitStatus } from './process.js';
+import type { ExitStatus } from './process.js';
 
 /** Slot: what the helper gets as one of its descriptors 0..4 (as in child_process's stdio). */
 export type Slot = 'pipe' | 'ignore' | 'inherit' | number;
 
 /**
  * Helper: the started `stratum-init`: its pid, the parent's ends of its pipes (stdout/stderr
- * already held, see {@link holdOutput}) and of the control socket (fd 3), its exit, and kill.
+ * safe to read after the exit, see {@link holdOutput}) and of the control socket (fd 3), its
+ * exit, and kill.
  * @internal
  */
 export interface Helper {
@@ -26,6 +27,20 @@ export interface Helper {
   kill(signal?: NodeJS.Signals | number): boolean;
   /** Calls `cb` if the helper could not be started after all (child_process reports that late). */
   onError(cb: (e: Error) => void): void;
+}
+
+/**
+ * holdOutput takes a child's piped output into a stream of ours at once. Node's child_process
+ * resumes (and so discards) every piped output nobody listens to when the child exits: a program
+ * that exits before the caller of spawn() starts reading would lose its whole output.
+ */
+function holdOutput(source: Readable | null): Readable | null {
+  if (!source) return null;
+  const held = new PassThrough();
+  source.pipe(held);
+  // A reset socket ends the output; the exit status tells the rest.
+  source.on('error', () => held.end());
+  return held;
 }
 
 /** What fits a socket's buffer for sure: written before the helper exists, never blocking. */
@@ -99,11 +114,13 @@ export function launchNative(path: string, slots: Slot[], first: Buffer): Helper
   const stderr = socket(2, true);
   const control = socket(3, true)!;
   if (!prewritten) control.write(first);
+  // Our own pipes: nothing discards their data at the exit (unlike child_process's, see
+  // holdOutput), so they are handed on as they are.
   return {
     pid,
     stdin,
-    stdout: holdOutput(stdout),
-    stderr: holdOutput(stderr),
+    stdout,
+    stderr,
     control,
     exited,
     kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {

@@ -39,25 +39,7 @@ export interface ProcessInit {
   init: boolean;
   exited: Promise<ExitStatus>;
   tty?: { stream: ReadStream; fd: number };
-  /** The program's piped stdout and stderr, already held (see {@link holdOutput}). */
-  stdout: Readable | null;
-  stderr: Readable | null;
   signal?: AbortSignal;
-}
-
-/**
- * holdOutput takes a child's piped output into a stream of ours at once. Node's child_process
- * resumes (and so discards) every piped output nobody listens to when the child exits: a program
- * that exits before the caller of spawn() starts reading would lose its whole output.
- * @internal
- */
-export function holdOutput(source: Readable | null): Readable | null {
-  if (!source) return null;
-  const held = new PassThrough();
-  source.pipe(held);
-  // A reset socket ends the output; the exit status tells the rest.
-  source.on('error', () => held.end());
-  return held;
 }
 
 /**
@@ -115,8 +97,8 @@ export class Process implements AsyncDisposable {
       this.stderr = null;
     } else {
       this.stdin = init.helper.stdin;
-      this.stdout = init.stdout;
-      this.stderr = init.stderr;
+      this.stdout = init.helper.stdout;
+      this.stderr = init.helper.stderr;
     }
     this.#exited = init.exited.then((st) => {
       this.#status = st;

@@ -71,7 +71,7 @@ export async function start(prepared: PreparedSpec, signal?: AbortSignal): Promi
     // The child has its own copies now; the pty master stays open for the Process.
     for (const fd of opened) if (fd !== ptmx) closeSync(fd);
   }
-  const { exited, control, stdout, stderr } = helper;
+  const { exited, control } = helper;
 
   return new Promise<Process>((resolve, reject) => {
     let settled = false;
@@ -101,7 +101,7 @@ export async function start(prepared: PreparedSpec, signal?: AbortSignal): Promi
       cleanupAbort();
       let tty: { stream: ReadStream; fd: number } | undefined;
       if (ptmx !== undefined) tty = { stream: new ReadStream(ptmx), fd: ptmx };
-      const init: ConstructorParameters<typeof Process>[0] = { helper, pid, forks: prepared.forks, init: (prepared.wire.flags & FLAG.INIT) !== 0, exited, stdout, stderr };
+      const init: ConstructorParameters<typeof Process>[0] = { helper, pid, forks: prepared.forks, init: (prepared.wire.flags & FLAG.INIT) !== 0, exited };
       if (tty) init.tty = tty;
       if (signal) init.signal = signal;
       resolve(new Process(init));

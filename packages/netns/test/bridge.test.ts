@@ -306,12 +306,14 @@ describe('BridgeNetwork', () => {
       const ea = await net.attach(ns);
       using host = await Netlink.open();
       expect(await host.links.find(ea.hostIfname)).toBeDefined();
-      await ns.delete(); // the last hold on the namespace
+      // Detached while the namespace is still held (which the option says must not be): the
+      // pair is not deleted by detach — it is the kernel's to delete with the namespace.
       await net.detach(ea, { namespaceReleased: true });
       expect(net.leases()).toEqual([]);
       expect(net.attachments()).toEqual([]);
       expect(existsSync(join(net.dir, 'attachments', `${ea.id}.json`))).toBe(false);
-      // The kernel deletes the pair with the namespace.
+      expect(await host.links.find(ea.hostIfname)).toBeDefined();
+      await ns.delete(); // the last hold on the namespace: the kernel deletes the pair with it
       for (let i = 0; i < 200 && (await host.links.find(ea.hostIfname)); i++) await new Promise((r) => setTimeout(r, 10));
       expect(await host.links.find(ea.hostIfname)).toBeUndefined();
     } finally {

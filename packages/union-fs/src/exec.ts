@@ -24,7 +24,11 @@ export function run(argv: readonly string[], opts: { cwd?: string; signal?: Abor
   });
 }
 
-/** which returns the absolute path of an executable on PATH (or the path itself when it has a `/`), or undefined. */
+/**
+ * which returns the absolute path of an executable on PATH, then /usr/sbin and /sbin (or the
+ * path itself when it has a `/`), or undefined: the helper tools' lookup (fuse-overlayfs, and
+ * @stratum/container's slirp4netns, newuidmap, newgidmap).
+ */
 export function which(name: string): string | undefined {
   const dirs = name.includes('/') ? [''] : (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').concat(['/usr/sbin', '/sbin']);
   for (const d of dirs) {

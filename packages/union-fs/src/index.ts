@@ -17,6 +17,7 @@ export {
   type OverlayMountErrorInit,
 } from './errors.js';
 export { inUserNamespace } from './userns.js';
+export { which } from './exec.js';
 export { UnionView, type UnionLayerSource, type UnionViewOptions, type UnionDirent, type UnionWalkEntry } from './view/union-view.js';
 export { UnionStats, type UnionStatsInit } from './view/stats.js';
 export { type EntryType } from './view/layer.js';
