@@ -354,6 +354,8 @@ describe('spawn in new namespaces', () => {
     // The init is PID 1 and its program (the shell) its child; the orphan is now the init's too.
     const status = readFileSync(`/proc/${p.pid}/status`, 'utf8');
     expect(status).toMatch(new RegExp(`^NSpid:\\s+${p.pid}\\s+1$`, 'm'));
+    // The orphan is a forked `sh` until it has exec'd `sleep` (slow under load): wait for that.
+    for (let i = 0; i < 50 && !childrenOf(p.pid).some((c) => c.comm === 'sleep'); i++) await sleep(10);
     expect(childrenOf(p.pid).map((c) => c.comm)).toContain('sleep');
     await sleep(1500);
     // The orphan exited and was reaped: no zombie under the init.
