@@ -286,8 +286,16 @@ describe('spawn in new namespaces', () => {
     guard(ctx, 'root', 'native');
     for (const init of [false, true]) {
       await using p = await spawn({ argv: ['sleep', '30'], namespaces: { pid: true, uts: true }, init, stdio: ['ignore', 'pipe', 'inherit'] });
-      await sleep(50);
-      const pid = init ? childrenOf(p.pid)[0]!.pid : p.pid;
+      // The program once it is `sleep` (before its exec it is the helper's fork: other fds, signals blocked).
+      const program = (): number | undefined => (init ? childrenOf(p.pid).find((c) => c.comm === 'sleep')?.pid : readFileSync(`/proc/${p.pid}/comm`, 'utf8').trim() === 'sleep' ? p.pid : undefined);
+      // (comm changes a moment before the exec closes the close-on-exec fds: a leaked fd stays,
+      // a closing one goes within the wait.)
+      const fds = (): string[] => {
+        const pid = program();
+        return pid === undefined ? [] : readdirSync(`/proc/${pid}/fd`).sort();
+      };
+      for (let i = 0; i < 200 && fds().join() !== '0,1,2'; i++) await sleep(10);
+      const pid = program()!;
       expect(readdirSync(`/proc/${pid}/fd`).sort()).toEqual(['0', '1', '2']);
       expect(readlinkSync(`/proc/${pid}/fd/0`)).toBe('/dev/null');
       expect(readlinkSync(`/proc/${pid}/fd/1`)).toMatch(/^(pipe|socket):\[\d+\]$/);
